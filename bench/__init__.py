@@ -1,0 +1,1 @@
+"""Benchmarks and the contact-center simulator (not part of the installed product)."""

@@ -1,0 +1,1 @@
+"""Channel adapters: native provider payloads into one Interaction."""

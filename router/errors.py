@@ -1,0 +1,73 @@
+"""One base error for the engine; each subclass says when it is raised.
+
+Messages name the ids and values involved so an operator can act on them without
+reading the code.
+"""
+
+from __future__ import annotations
+
+
+class OmnirouteError(Exception):
+    """Base class of every error omniroute raises on purpose."""
+
+
+class IllegalTransition(OmnirouteError):
+    """Raised when an interaction is asked to move between two states the lifecycle forbids."""
+
+    def __init__(self, interaction_id: str, current: str, target: str) -> None:
+        self.interaction_id = interaction_id
+        self.current = current
+        self.target = target
+        super().__init__(
+            f"interaction {interaction_id!r} cannot go from {current!r} to {target!r}"
+        )
+
+
+class UnknownInteraction(OmnirouteError):
+    """Raised when an operation names an interaction id the store does not hold."""
+
+    def __init__(self, interaction_id: str) -> None:
+        self.interaction_id = interaction_id
+        super().__init__(f"unknown interaction {interaction_id!r}")
+
+
+class UnknownAgent(OmnirouteError):
+    """Raised when an operation names an agent id that is not configured."""
+
+    def __init__(self, agent_id: str) -> None:
+        self.agent_id = agent_id
+        super().__init__(f"unknown agent {agent_id!r}")
+
+
+class UnknownQueue(OmnirouteError):
+    """Raised when a plan or transfer targets a queue that is not configured."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        super().__init__(f"unknown queue {queue!r}")
+
+
+class NotHeldByAgent(OmnirouteError):
+    """Raised when an agent acts on an interaction it does not hold (or no longer holds)."""
+
+    def __init__(self, interaction_id: str, agent_id: str, holder: str | None) -> None:
+        self.interaction_id = interaction_id
+        self.agent_id = agent_id
+        self.holder = holder
+        super().__init__(
+            f"interaction {interaction_id!r} is not held by agent {agent_id!r}"
+            f" (holder: {holder!r})"
+        )
+
+
+class AgentUnavailable(OmnirouteError):
+    """Raised when an agent that is offline (not logged in) tries to pull or be offered work."""
+
+    def __init__(self, agent_id: str, presence: str) -> None:
+        self.agent_id = agent_id
+        self.presence = presence
+        super().__init__(f"agent {agent_id!r} is {presence!r} and cannot take work")
+
+
+class ConfigError(OmnirouteError):
+    """Raised when configuration is invalid; the message names the file, key and value."""

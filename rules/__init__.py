@@ -1,0 +1,1 @@
+"""Supervisor-edited routing rules: CEL expressions on customer criteria into a RoutingPlan."""

@@ -1,0 +1,1 @@
+"""Service levels: policies per team x channel, measurement, breach detection, Erlang C."""
