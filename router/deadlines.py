@@ -1,0 +1,54 @@
+"""How the core learns each interaction's SLA threshold (seconds to answer).
+
+The SLA package (`sla/`) provides the configured policies; until a policy set is
+loaded the core uses `DEFAULT_THRESHOLDS`, the industry-usual targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
+
+from router.interaction import Channel
+
+DEFAULT_THRESHOLDS: Mapping[Channel, float] = MappingProxyType(
+    {
+        Channel.VOICE: 20.0,
+        Channel.CHAT: 60.0,
+        Channel.SMS: 60.0,
+        Channel.SOCIAL: 900.0,
+        Channel.EMAIL: 4 * 3600.0,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """Threshold T (seconds), the near-breach fraction of T, and the max wait (or None)."""
+
+    threshold: float
+    near_breach_fraction: float = 0.8
+    max_wait: float | None = None
+
+
+class DeadlinePolicy(Protocol):
+    def deadline(
+        self, team: str, channel: Channel, sla_class: str | None, public: bool
+    ) -> Deadline: ...
+
+
+class FixedDeadlines:
+    """Thresholds per channel, same for every team; private social gets 30 min."""
+
+    def __init__(self, thresholds: Mapping[Channel, float] = DEFAULT_THRESHOLDS) -> None:
+        self._thresholds = dict(thresholds)
+
+    def deadline(
+        self, team: str, channel: Channel, sla_class: str | None, public: bool
+    ) -> Deadline:
+        threshold = self._thresholds[channel]
+        if channel is Channel.SOCIAL and not public:
+            threshold = max(threshold, 1800.0)
+        return Deadline(threshold=threshold)
