@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from router.interaction import Channel
+from router.plan import MaxWaitAction
 
 DEFAULT_THRESHOLDS: Mapping[Channel, float] = MappingProxyType(
     {
@@ -26,11 +27,18 @@ DEFAULT_THRESHOLDS: Mapping[Channel, float] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """Threshold T (seconds), the near-breach fraction of T, and the max wait (or None)."""
+    """Threshold T (seconds), the near-breach fraction of T, and the max-wait rule.
+
+    At `max_wait` seconds a still-queued interaction overflows to `overflow_queue`
+    (action `overflow`) or ends `expired` (action `expire`, e.g. to a callback list).
+    A routing plan's own `max_wait` takes precedence over the policy's.
+    """
 
     threshold: float
     near_breach_fraction: float = 0.8
     max_wait: float | None = None
+    max_wait_action: MaxWaitAction = MaxWaitAction.EXPIRE
+    overflow_queue: str | None = None
 
 
 class DeadlinePolicy(Protocol):

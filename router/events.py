@@ -97,5 +97,5 @@ class EventBus:
         for subscriber in self._subscribers:
             try:
                 subscriber(event)
-            except Exception:  # noqa: BLE001 - a broken observer must not stop routing
+            except Exception:  # a broken observer must not stop routing
                 self.errors += 1
