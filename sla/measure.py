@@ -1,0 +1,302 @@
+"""Service-level measurement: an event subscriber that keeps per team × channel tallies.
+
+Subscribe an instance to the `EventBus`; call `stats(now)` for a snapshot. Time is
+only ever the events' `.at` and the `now` passed in — never the wall clock — so the
+same code measures live traffic and virtual-time simulations.
+
+Two views are kept:
+
+- fixed intervals (15 min by default) aligned to multiples of the interval since the
+  epoch, i.e. :00/:15/:30/:45 wall time in every timezone with a whole, half or
+  quarter-hour offset — the periods supervisors report on;
+- rolling windows (5 min and 1 h by default) ending at `now` — what "SL now" means on
+  a wallboard. An event at exactly `now - window` is outside the window.
+
+An event is counted in the period in which the wait *ended* (answer, abandon, expiry),
+which is when its outcome against the threshold becomes known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.interaction import Channel
+from router.snapshot import Snapshot
+from sla.figures import Figures, Tally
+from sla.formula import SlFormula
+from sla.policy import SlaPolicies, SlaPolicy
+
+DEFAULT_INTERVAL = 900.0
+DEFAULT_WINDOWS: tuple[float, ...] = (300.0, 3600.0)
+DEFAULT_HISTORY = 96  # 24 h of 15-minute intervals
+
+TeamChannel = tuple[str, Channel]
+
+#: Event kinds that change a tally; everything else is ignored cheaply.
+_COUNTED = frozenset(
+    {
+        EventKind.ASSIGNED,
+        EventKind.ABANDONED,
+        EventKind.EXPIRED,
+        EventKind.COMPLETED,
+        EventKind.SLA_BREACHED,
+        EventKind.SLA_AT_RISK,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalFigures:
+    start: float
+    end: float
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class TeamChannelStats:
+    """What the API and console show for one team × channel."""
+
+    team: str
+    channel: Channel
+    threshold: float
+    target: float
+    formula: SlFormula
+    #: the shortest rolling window ("SL now")
+    now: Figures
+    #: the current interval so far
+    interval: Figures
+    #: every rolling window by its length in seconds
+    windows: Mapping[float, Figures]
+    #: completed and current intervals, oldest first
+    history: tuple[IntervalFigures, ...]
+
+    @property
+    def service_level_now(self) -> float | None:
+        return self.now.service_level
+
+    @property
+    def service_level_interval(self) -> float | None:
+        return self.interval.service_level
+
+    @property
+    def meets_target(self) -> bool | None:
+        """Against the current interval; None until something was offered."""
+        level = self.interval.service_level
+        return None if level is None else level >= self.target
+
+
+@dataclass(frozen=True, slots=True)
+class SlaStats:
+    at: float
+    interval_start: float
+    interval_length: float
+    formula: SlFormula
+    team_channels: tuple[TeamChannelStats, ...]
+    #: team -> busy capacity / capacity of logged-in agents (from the store snapshot)
+    occupancy: Mapping[str, float]
+
+    def get(self, team: str, channel: Channel | str) -> TeamChannelStats | None:
+        for item in self.team_channels:
+            if item.team == team and item.channel == channel:
+                return item
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """One counted event, kept while it is inside the longest rolling window."""
+
+    at: float
+    kind: EventKind
+    value: float  # waited for answers/abandons/expiries, handled for completions
+    within: bool
+    short: bool
+
+
+class _Series:
+    """The tallies of one team × channel."""
+
+    __slots__ = ("intervals", "samples")
+
+    def __init__(self) -> None:
+        self.intervals: dict[float, Tally] = {}
+        self.samples: deque[_Sample] = deque()
+
+
+class ServiceLevelTracker:
+    """Measures service level per team × channel from routing events.
+
+    The threshold for an answer is the policy of its team, channel and — when the core
+    puts them in the event's `detail` — its `sla_class` and `public` flag; a numeric
+    `detail["threshold"]` (the deadline the core used) wins over the lookup.
+    """
+
+    __slots__ = ("_formula", "_history", "_interval", "_latest", "_policies", "_series",
+                 "_windows")
+
+    def __init__(
+        self,
+        policies: SlaPolicies | None = None,
+        formula: SlFormula = SlFormula.ABANDONS_AFTER_SHORT,
+        interval: float = DEFAULT_INTERVAL,
+        windows: Sequence[float] = DEFAULT_WINDOWS,
+        history: int = DEFAULT_HISTORY,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
+        if not windows or min(windows) <= 0:
+            raise ValueError(f"windows must be non-empty and > 0 seconds, got {windows!r}")
+        if history < 1:
+            raise ValueError(f"history must be >= 1 interval, got {history!r}")
+        self._policies = policies if policies is not None else SlaPolicies.defaults()
+        self._formula = formula
+        self._interval = float(interval)
+        self._windows = tuple(sorted(float(w) for w in windows))
+        self._history = history
+        self._series: dict[TeamChannel, _Series] = {}
+        self._latest = -math.inf
+
+    # -- subscriber --------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, AgentEvent) or event.kind not in _COUNTED:
+            return
+        sample = self._sample(event)
+        series = self._series.get((event.team, event.channel))
+        if series is None:
+            series = self._series[(event.team, event.channel)] = _Series()
+        start = self.interval_start(event.at)
+        tally = series.intervals.get(start)
+        if tally is None:
+            tally = series.intervals[start] = Tally()
+        _apply(tally, sample)
+        series.samples.append(sample)
+        if event.at > self._latest:
+            self._latest = event.at
+            self._prune()
+
+    def interval_start(self, at: float) -> float:
+        return math.floor(at / self._interval) * self._interval
+
+    def _sample(self, event: InteractionEvent) -> _Sample:
+        if event.kind is EventKind.COMPLETED:
+            handled = event.handled or 0.0
+            return _Sample(event.at, event.kind, handled, within=False, short=False)
+        policy = self._policy_for(event)
+        waited = event.waited
+        return _Sample(
+            event.at,
+            event.kind,
+            waited,
+            within=_within(event, policy, waited),
+            short=policy.short(waited),
+        )
+
+    def _policy_for(self, event: InteractionEvent) -> SlaPolicy:
+        sla_class = event.detail.get("sla_class")
+        public = bool(event.detail.get("public", False))
+        return self._policies.policy(
+            event.team, event.channel, sla_class if isinstance(sla_class, str) else None, public
+        )
+
+    def _prune(self) -> None:
+        """Drop samples older than the longest window and intervals beyond history.
+
+        Pruning follows the newest event seen, so memory is bounded by traffic in
+        the longest window plus `history` intervals, whatever `stats` is asked.
+        """
+        horizon = self._latest - self._windows[-1]
+        oldest_interval = self.interval_start(self._latest) - (self._history - 1) * self._interval
+        for series in self._series.values():
+            samples = series.samples
+            while samples and samples[0].at <= horizon:
+                samples.popleft()
+            for start in [s for s in series.intervals if s < oldest_interval]:
+                del series.intervals[start]
+
+    # -- reading -----------------------------------------------------------------
+    def stats(self, now: float, snapshot: Snapshot | None = None) -> SlaStats:
+        """Figures as of `now`; `snapshot` (if given) supplies occupancy per team."""
+        current = self.interval_start(now)
+        pairs = list(self._series)
+        for pair in self._policies.team_channels():
+            if pair not in self._series:
+                pairs.append(pair)  # configured but quiet: still shown, with no data
+        return SlaStats(
+            at=now,
+            interval_start=current,
+            interval_length=self._interval,
+            formula=self._formula,
+            team_channels=tuple(self._team_channel(pair, now, current) for pair in pairs),
+            occupancy=_occupancy(snapshot),
+        )
+
+    def _team_channel(self, pair: TeamChannel, now: float, current: float) -> TeamChannelStats:
+        team, channel = pair
+        series = self._series.get(pair) or _Series()
+        policy = self._policies.policy(team, channel)
+        windows = {w: self._window(series, now, w) for w in self._windows}
+        history = tuple(
+            IntervalFigures(start, start + self._interval, tally.figures(self._formula))
+            for start, tally in sorted(series.intervals.items())
+            if start <= current
+        )
+        interval = series.intervals.get(current, Tally()).figures(self._formula)
+        return TeamChannelStats(
+            team=team,
+            channel=channel,
+            threshold=policy.threshold,
+            target=policy.target,
+            formula=self._formula,
+            now=windows[self._windows[0]],
+            interval=interval,
+            windows=windows,
+            history=history,
+        )
+
+    def _window(self, series: _Series, now: float, length: float) -> Figures:
+        tally = Tally()
+        start = now - length
+        for sample in series.samples:
+            if start < sample.at <= now:
+                _apply(tally, sample)
+        return tally.figures(self._formula)
+
+
+def _within(event: InteractionEvent, policy: SlaPolicy, waited: float) -> bool:
+    threshold = event.detail.get("threshold")
+    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
+        return waited <= threshold
+    return policy.within(waited)
+
+
+def _apply(tally: Tally, sample: _Sample) -> None:
+    kind = sample.kind
+    if kind is EventKind.ASSIGNED:
+        tally.answered += 1
+        tally.answered_within += sample.within
+        tally.wait_total += sample.value
+    elif kind is EventKind.ABANDONED:
+        tally.abandoned += 1
+        tally.short_abandoned += sample.short
+    elif kind is EventKind.EXPIRED:
+        tally.expired += 1
+    elif kind is EventKind.COMPLETED:
+        tally.completed += 1
+        tally.handle_total += sample.value
+    elif kind is EventKind.SLA_BREACHED:
+        tally.breaches += 1
+    elif kind is EventKind.SLA_AT_RISK:
+        tally.at_risk += 1
+
+
+def _occupancy(snapshot: Snapshot | None) -> Mapping[str, float]:
+    if snapshot is None:
+        return {}
+    return {
+        team: (used / total if total > 0 else 0.0)
+        for team, (used, total) in snapshot.occupancy.items()
+    }
