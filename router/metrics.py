@@ -1,0 +1,340 @@
+"""Prometheus metrics: event counters and histograms, plus state gauges read at scrape.
+
+Two sources feed one dedicated `CollectorRegistry` (never the process-global one, so
+tests, several engines in one process and library users do not collide):
+
+- `MetricsRecorder` is an `EventBus` subscriber. It counts lifecycle transitions and
+  observes waits and handle times as they happen, and offers `observe_decision`,
+  `count_rule` and `count_store_error` for the service, rule engine and store.
+- `SnapshotCollector` is a custom collector: at every scrape it calls a
+  `Callable[[], Snapshot]` and turns queue depth, oldest wait, agents by presence and
+  occupancy into gauges. State is read when asked rather than mirrored on every event,
+  so the gauges cannot drift from the store. Oldest wait is relative to the
+  snapshot's own `at`, so no wall clock is read here either.
+
+Labels are bounded: `team`, `queue`, `channel`, and `presence`, `rule`, `operation`
+where needed — never interaction, customer or agent ids, whose cardinality grows
+without bound. `received` counts first enqueues only (a QUEUED event without a
+`previous` status); re-queues after a rejected offer or a transfer are not arrivals.
+
+The wait and handle histograms have a bucket edge at every configured SLA threshold,
+so service level is exact in PromQL, e.g. for csr voice (T = 20 s)::
+
+    sum(rate(omniroute_wait_seconds_bucket{team="csr",channel="voice",le="20.0"}[5m]))
+    / (sum(rate(omniroute_wait_seconds_count{team="csr",channel="voice"}[5m]))
+       + sum(rate(omniroute_interactions_abandoned_total{team="csr",channel="voice"}[5m]))
+       - sum(rate(omniroute_interactions_short_abandoned_total{team="csr",channel="voice"}[5m])))
+
+Several worker processes
+------------------------
+With N uvicorn/gunicorn workers, each worker keeps its own registry and is scraped
+as its own target (one port per worker, or a `worker` target label from service
+discovery). Consequences for queries:
+
+- event counters and histograms are per worker — each counts the events its own
+  worker published — so `sum()` them across workers;
+- state gauges come from the shared store (Redis), so every worker reports the same
+  global value — aggregate them with `max()` (or `avg()`), never `sum()`, which would
+  multiply queue depth by the number of workers.
+
+We chose this over prometheus-client's multiprocess mode on purpose: multiprocess
+mode needs a shared `PROMETHEUS_MULTIPROC_DIR` on local disk (so it cannot span
+hosts, and stateless workers are the point of the Redis store), it does not support
+custom collectors the way we use them (gauges computed at scrape time from the store),
+it needs per-gauge aggregation modes and cleanup of dead workers' files, and
+per-worker targets also let operators see a stuck or unbalanced worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from router.deadlines import DEFAULT_THRESHOLDS
+from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.interaction import Channel
+from router.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from sla.policy import SlaPolicies
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "DECISION_BUCKETS",
+    "HANDLE_BUCKETS",
+    "WAIT_BUCKETS",
+    "MetricsRecorder",
+    "SnapshotCollector",
+    "render",
+]
+
+PREFIX = "omniroute"
+QUEUE_LABELS = ("team", "queue", "channel")
+
+#: Base edges for waits (seconds); SLA thresholds are merged in at construction.
+WAIT_BUCKETS: tuple[float, ...] = (
+    1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600, 7200,
+    14400, 28800, 86400,
+)
+HANDLE_BUCKETS: tuple[float, ...] = (
+    10, 30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 3600, 7200, 14400,
+)
+#: A routing decision is in-memory or one Lua script: tenths of a ms to a second.
+DECISION_BUCKETS: tuple[float, ...] = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)
+
+_COUNTERS: tuple[tuple[str, str, str], ...] = (
+    ("received", "interactions_received", "Interactions enqueued for the first time."),
+    ("routed", "interactions_routed", "Interactions accepted by an agent."),
+    ("abandoned", "interactions_abandoned", "Customers who left while waiting."),
+    (
+        "short_abandoned",
+        "interactions_short_abandoned",
+        "Abandons within the short-abandon threshold (a subset of abandoned).",
+    ),
+    ("transferred", "interactions_transferred", "Interactions transferred."),
+    ("expired", "interactions_expired", "Interactions expired by max wait."),
+    ("overflowed", "interactions_overflowed", "Interactions overflowed by max wait."),
+    ("escalated", "interactions_escalated", "Escalation steps applied."),
+    ("breaches", "sla_breaches", "Interactions still waiting at their SLA threshold."),
+    ("at_risk", "sla_at_risk", "Interactions waiting past the near-breach point."),
+)
+
+#: Interaction event kind -> the counter it increments (name without prefix/_total).
+_COUNTED_KINDS: dict[EventKind, str] = {
+    EventKind.ASSIGNED: "routed",
+    EventKind.ABANDONED: "abandoned",
+    EventKind.TRANSFERRED: "transferred",
+    EventKind.EXPIRED: "expired",
+    EventKind.OVERFLOWED: "overflowed",
+    EventKind.ESCALATED: "escalated",
+}
+
+
+def with_thresholds(base: Iterable[float], thresholds: Iterable[float]) -> tuple[float, ...]:
+    """Bucket edges: the base edges plus every SLA threshold, sorted and distinct."""
+    return tuple(sorted({float(b) for b in base} | {float(t) for t in thresholds}))
+
+
+class MetricsRecorder:
+    """Event subscriber owning every event-driven metric of one registry.
+
+    Usually built with `from_policies`. `thresholds` are the SLA thresholds
+    (`SlaPolicies.thresholds()`); the channel defaults are always added. `snapshot`,
+    when given, registers a `SnapshotCollector` on the same registry. `sla_targets`
+    (team, channel, threshold, target) become static gauges so dashboards can draw
+    the target line next to the measured level.
+    `short_abandon` is seconds, or a (team, channel) lookup, for the short-abandon count.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        thresholds: Iterable[float] = (),
+        snapshot: Callable[[], Snapshot] | None = None,
+        sla_targets: Sequence[tuple[str, str, float, float]] = (),
+        short_abandon: float | Callable[[str, Channel], float] = 5.0,
+    ) -> None:
+        self.short_abandon = short_abandon
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.thresholds = tuple(sorted(set(thresholds) | set(DEFAULT_THRESHOLDS.values())))
+        # Registered first so a failing snapshot is counted in the same scrape's
+        # store-error counter (the registry collects in registration order).
+        self.collector: SnapshotCollector | None = None
+        if snapshot is not None or sla_targets:
+            self.collector = SnapshotCollector(snapshot, self, sla_targets)
+            self.registry.register(self.collector)
+        self._counters = {
+            key: Counter(f"{PREFIX}_{name}", doc, QUEUE_LABELS, registry=self.registry)
+            for key, name, doc in _COUNTERS
+        }
+        self.wait = Histogram(
+            f"{PREFIX}_wait_seconds",
+            "Wait from enqueue to acceptance by an agent.",
+            QUEUE_LABELS,
+            buckets=with_thresholds(WAIT_BUCKETS, self.thresholds),
+            registry=self.registry,
+        )
+        self.handle = Histogram(
+            f"{PREFIX}_handle_seconds",
+            "Handle time from acceptance to completion, wrap-up included.",
+            QUEUE_LABELS,
+            buckets=with_thresholds(HANDLE_BUCKETS, self.thresholds),
+            registry=self.registry,
+        )
+        self.decision = Histogram(
+            f"{PREFIX}_routing_decision_seconds",
+            "Time to take one routing decision (pick and reserve).",
+            buckets=DECISION_BUCKETS,
+            registry=self.registry,
+        )
+        self.rules = Counter(
+            f"{PREFIX}_rule_evaluations",
+            "Classifications decided by each rule.",
+            ("rule",),
+            registry=self.registry,
+        )
+        self.store_errors = Counter(
+            f"{PREFIX}_store_errors",
+            "Store operations that failed.",
+            ("operation",),
+            registry=self.registry,
+        )
+
+    # -- subscriber --------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, AgentEvent):
+            return  # presence is state: the snapshot collector reports it
+        labels = (event.team, event.queue, event.channel.value)
+        kind = event.kind
+        if kind is EventKind.QUEUED:
+            if event.previous is None:
+                self._counters["received"].labels(*labels).inc()
+        elif kind is EventKind.COMPLETED:
+            if event.handled is not None:
+                self.handle.labels(*labels).observe(event.handled)
+        elif kind is EventKind.SLA_BREACHED:
+            self._counters["breaches"].labels(*labels).inc()
+        elif kind is EventKind.SLA_AT_RISK:
+            self._counters["at_risk"].labels(*labels).inc()
+        elif kind in _COUNTED_KINDS:
+            self._count_transition(event, labels)
+
+    def _count_transition(self, event: InteractionEvent, labels: tuple[str, str, str]) -> None:
+        self._counters[_COUNTED_KINDS[event.kind]].labels(*labels).inc()
+        if event.kind is EventKind.ASSIGNED:
+            self.wait.labels(*labels).observe(event.waited)
+        elif event.kind is EventKind.ABANDONED and event.waited <= self._short_abandon(event):
+            self._counters["short_abandoned"].labels(*labels).inc()
+
+    def _short_abandon(self, event: InteractionEvent) -> float:
+        if callable(self.short_abandon):
+            return self.short_abandon(event.team, event.channel)
+        return self.short_abandon
+
+    @classmethod
+    def from_policies(
+        cls,
+        policies: SlaPolicies,
+        snapshot: Callable[[], Snapshot] | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> MetricsRecorder:
+        """The usual construction: buckets, short abandons and targets from the SLA file."""
+
+        def short_abandon(team: str, channel: Channel) -> float:
+            return policies.policy(team, channel).short_abandon
+
+        targets = []
+        for team, channel in policies.team_channels():
+            policy = policies.policy(team, channel)
+            targets.append((team, channel.value, policy.threshold, policy.target))
+        return cls(
+            registry=registry,
+            thresholds=policies.thresholds(),
+            snapshot=snapshot,
+            sla_targets=targets,
+            short_abandon=short_abandon,
+        )
+
+    # -- called by the service, rules and store ------------------------------------
+    def observe_decision(self, seconds: float) -> None:
+        self.decision.observe(seconds)
+
+    def count_rule(self, rule: str) -> None:
+        self.rules.labels(rule).inc()
+
+    def count_store_error(self, operation: str) -> None:
+        self.store_errors.labels(operation).inc()
+
+
+class SnapshotCollector(Collector):
+    """Scrape-time gauges from the store's `Snapshot` (and static SLA targets)."""
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Snapshot] | None,
+        recorder: MetricsRecorder | None = None,
+        sla_targets: Sequence[tuple[str, str, float, float]] = (),
+    ) -> None:
+        self._snapshot = snapshot
+        self._recorder = recorder
+        self._sla_targets = tuple(sla_targets)
+
+    def describe(self) -> Iterable[Metric]:
+        # Names only, so registering never calls the store.
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._targets()
+        if self._snapshot is None:
+            return
+        try:
+            snapshot = self._snapshot()
+        except Exception:  # a scrape must still answer when the store is down
+            if self._recorder is not None:
+                self._recorder.count_store_error("snapshot")
+            return
+        yield from self._state(snapshot)
+
+    def _families(self) -> tuple[GaugeMetricFamily, ...]:
+        queue = list(QUEUE_LABELS)
+        return (
+            GaugeMetricFamily(f"{PREFIX}_queue_depth", "Interactions waiting.", labels=queue),
+            GaugeMetricFamily(
+                f"{PREFIX}_queue_oldest_wait_seconds",
+                "Wait of the oldest waiting interaction (0 when empty).",
+                labels=queue,
+            ),
+            GaugeMetricFamily(
+                f"{PREFIX}_agents", "Agents by presence.", labels=["team", "presence"]
+            ),
+            GaugeMetricFamily(
+                f"{PREFIX}_team_occupancy_ratio",
+                "Capacity slots in use / slots of agents not offline.",
+                labels=["team"],
+            ),
+            GaugeMetricFamily(
+                f"{PREFIX}_sla_threshold_seconds",
+                "Configured SLA threshold T.",
+                labels=["team", "channel"],
+            ),
+            GaugeMetricFamily(
+                f"{PREFIX}_sla_target_ratio",
+                "Configured SLA target (fraction answered within T).",
+                labels=["team", "channel"],
+            ),
+        )
+
+    def _targets(self) -> Iterator[Metric]:
+        if not self._sla_targets:
+            return
+        *_, threshold, target = self._families()
+        for team, channel, t, goal in self._sla_targets:
+            threshold.add_metric([team, channel], t)
+            target.add_metric([team, channel], goal)
+        yield threshold
+        yield target
+
+    def _state(self, snapshot: Snapshot) -> Iterator[Metric]:
+        depth, oldest, agents, occupancy, *_ = self._families()
+        for q in snapshot.queues:
+            labels = [q.team, q.queue, q.channel]
+            depth.add_metric(labels, q.depth)
+            oldest.add_metric(labels, q.oldest_wait(snapshot.at))
+        for team, presences in snapshot.agents_by_presence.items():
+            for presence, count in presences.items():
+                agents.add_metric([team, presence], count)
+        for team, (used, total) in snapshot.occupancy.items():
+            occupancy.add_metric([team], used / total if total > 0 else 0.0)
+        yield from (depth, oldest, agents, occupancy)
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The text exposition for `/metrics` (serve with `CONTENT_TYPE_LATEST`)."""
+    return generate_latest(registry)
