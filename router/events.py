@@ -93,6 +93,11 @@ class EventBus:
 
         return unsubscribe
 
+    @property
+    def active(self) -> bool:
+        """Whether anybody listens (the core skips building events nobody reads)."""
+        return bool(self._subscribers)
+
     def publish(self, event: Event) -> None:
         for subscriber in self._subscribers:
             try:

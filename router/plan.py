@@ -83,14 +83,16 @@ class Target:
     priority: int
 
 
-def effective_target(plan: RoutingPlan, waited: float) -> Target:
-    """The plan's target after every step whose `after` has passed (pure)."""
+def target_after(plan: RoutingPlan, applied: int) -> Target:
+    """The plan's target once its first `applied` escalation steps have fired (pure).
+
+    Steps fire on the clock (`after` seconds from enqueue) or early, on SLA near-breach;
+    counting applied steps rather than reading the clock keeps both paths one function.
+    """
     queues = [plan.queue]
     skills = {req.skill: req.min_proficiency for req in plan.skills}
     priority = plan.priority
-    for step in plan.steps:
-        if step.after > waited:
-            break
+    for step in plan.steps[:applied]:
         for name in step.drop_skills:
             skills.pop(name, None)
         if step.lower_proficiency_by:

@@ -1,0 +1,103 @@
+"""The embedded default store: the routing core in this process.
+
+Each method is a thin async wrapper over one synchronous, atomic step of
+`RoutingEngine` (anyio's `*_nowait` pattern): the step never awaits, so no other task
+can observe or interleave with a half-done transition.
+"""
+
+from __future__ import annotations
+
+from agents.model import Presence
+from router.clock import Clock
+from router.deadlines import DeadlinePolicy
+from router.engine import EngineSettings, IngestResult, RoutingEngine
+from router.events import Subscriber
+from router.interaction import Interaction
+from router.plan import RoutingPlan
+from router.snapshot import Snapshot
+from router.topology import Topology
+from router.work import AgentView, Reservation, WorkView
+
+
+class MemoryStore:
+    def __init__(
+        self,
+        topology: Topology,
+        clock: Clock,
+        deadlines: DeadlinePolicy | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.engine = RoutingEngine(topology, clock, deadlines, settings)
+
+    # the synchronous core steps, usable directly by the simulator and benchmarks
+    def ingest_nowait(self, interaction: Interaction, plan: RoutingPlan) -> IngestResult:
+        return self.engine.ingest(interaction, plan)
+
+    def pull_nowait(self, agent_id: str) -> Reservation | None:
+        return self.engine.pull(agent_id)
+
+    async def ingest(self, interaction: Interaction, plan: RoutingPlan) -> IngestResult:
+        return self.engine.ingest(interaction, plan)
+
+    async def pull(self, agent_id: str) -> Reservation | None:
+        return self.engine.pull(agent_id)
+
+    async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
+        return self.engine.accept(agent_id, interaction_id)
+
+    async def reject(
+        self, agent_id: str, interaction_id: str, reason: str | None = None
+    ) -> WorkView:
+        return self.engine.reject(agent_id, interaction_id, reason)
+
+    async def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView:
+        return self.engine.wrap_up(agent_id, interaction_id)
+
+    async def complete(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> WorkView:
+        return self.engine.complete(agent_id, interaction_id, disposition)
+
+    async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
+        return self.engine.abandon(interaction_id, reason)
+
+    async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView:
+        return self.engine.cancel(interaction_id, reason)
+
+    async def transfer(
+        self, interaction_id: str, plan: RoutingPlan, reason: str | None = None
+    ) -> WorkView:
+        return self.engine.transfer(interaction_id, plan, reason)
+
+    async def set_presence(
+        self, agent_id: str, presence: Presence, reason: str | None = None,
+        auto_offer: bool | None = None,
+    ) -> AgentView:
+        return self.engine.set_presence(agent_id, presence, reason, auto_offer)
+
+    async def run_timers(self) -> int:
+        return self.engine.tick()
+
+    async def next_timer_at(self) -> float | None:
+        return self.engine.next_timer_at()
+
+    async def get(self, interaction_id: str) -> WorkView:
+        return self.engine.view(interaction_id)
+
+    async def find_by_key(self, idempotency_key: str) -> str | None:
+        return self.engine.find_by_key(idempotency_key)
+
+    async def agent(self, agent_id: str) -> AgentView:
+        return self.engine.agent(agent_id)
+
+    async def snapshot(self) -> Snapshot:
+        return self.engine.snapshot()
+
+    async def ping(self) -> bool:
+        return True
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.engine.subscribe(subscriber)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,79 @@
+"""The `Store` protocol: every routing transition a store must perform atomically.
+
+Implementations sit next to it: `router.memory.MemoryStore` (embedded default) and the
+Redis store (production). One contract suite (`tests/contract/`) runs against each.
+Operations are coarse on purpose — one call is one routing transition — so that the
+Redis store can make each one a single atomic script.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from agents.model import Presence
+from router.engine import IngestResult
+from router.events import Subscriber
+from router.interaction import Interaction
+from router.plan import RoutingPlan
+from router.snapshot import Snapshot
+from router.work import AgentView, Reservation, WorkView
+
+
+@runtime_checkable
+class Store(Protocol):
+    async def ingest(self, interaction: Interaction, plan: RoutingPlan) -> IngestResult:
+        """Queue (and possibly offer) a new interaction; same idempotency key → same id."""
+        ...
+
+    async def pull(self, agent_id: str) -> Reservation | None:
+        """Reserve the best interaction the agent is eligible for, or None."""
+        ...
+
+    async def accept(self, agent_id: str, interaction_id: str) -> WorkView: ...
+
+    async def reject(
+        self, agent_id: str, interaction_id: str, reason: str | None = None
+    ) -> WorkView: ...
+
+    async def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView: ...
+
+    async def complete(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> WorkView: ...
+
+    async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView: ...
+
+    async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView: ...
+
+    async def transfer(
+        self, interaction_id: str, plan: RoutingPlan, reason: str | None = None
+    ) -> WorkView: ...
+
+    async def set_presence(
+        self, agent_id: str, presence: Presence, reason: str | None = None,
+        auto_offer: bool | None = None,
+    ) -> AgentView: ...
+
+    async def run_timers(self) -> int:
+        """Fire every timer due now (escalations, offer expiry, SLA, max wait, wrap-up)."""
+        ...
+
+    async def next_timer_at(self) -> float | None: ...
+
+    async def get(self, interaction_id: str) -> WorkView: ...
+
+    async def find_by_key(self, idempotency_key: str) -> str | None: ...
+
+    async def agent(self, agent_id: str) -> AgentView: ...
+
+    async def snapshot(self) -> Snapshot: ...
+
+    async def ping(self) -> bool:
+        """Whether the store is reachable (readiness)."""
+        ...
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Receive every domain event this store's transitions produce."""
+        ...
+
+    async def close(self) -> None: ...
