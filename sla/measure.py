@@ -237,7 +237,7 @@ class ServiceLevelTracker:
     def _team_channel(self, pair: TeamChannel, now: float, current: float) -> TeamChannelStats:
         team, channel = pair
         series = self._series.get(pair) or _Series()
-        policy = self._policies.policy(team, channel)
+        policy = self._policies.headline(team, channel)
         windows = {w: self._window(series, now, w) for w in self._windows}
         history = tuple(
             IntervalFigures(start, start + self._interval, tally.figures(self._formula))

@@ -131,7 +131,7 @@ class PolicySpec(_Strict):
     @classmethod
     def _positive(cls, value: float | None) -> float | None:
         if value is not None and value <= 0:
-            raise ValueError(f"must be greater than 0 seconds, got {value:g}")
+            raise ValueError("must be greater than 0 seconds")
         return value
 
     @model_validator(mode="after")
@@ -155,20 +155,6 @@ class PolicySpec(_Strict):
 class SlaFileSpec(_Strict):
     defaults: DefaultsSpec = DefaultsSpec()
     policies: list[PolicySpec] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique(self) -> SlaFileSpec:
-        seen: dict[tuple[str, Channel, str | None, bool | None], int] = {}
-        for index, policy in enumerate(self.policies):
-            key = policy.key()
-            if key in seen:
-                raise ValueError(
-                    f"policies.{index}: duplicate policy for team {policy.team!r} channel"
-                    f" {policy.channel.value!r} sla_class {policy.sla_class!r} public"
-                    f" {policy.public!r} (first at policies.{seen[key]})"
-                )
-            seen[key] = index
-        return self
 
 
 # ---------------------------------------------------------------- the policy set
@@ -209,6 +195,14 @@ class SlaPolicies:
             if score is not None and score > best_score:
                 best, best_score = candidate, score
         return best if best is not None else default_policy(team, channel, public)
+
+    def headline(self, team: str, channel: Channel) -> SlaPolicy:
+        """The policy a team × channel is reported against (wallboards, gauges, alerts).
+
+        That is the any-class policy for public interactions: for social, public posts
+        carry the stricter, advertised SLA; other channels rarely split on `public`.
+        """
+        return self.policy(team, channel, None, public=True)
 
     def policies(self) -> tuple[SlaPolicy, ...]:
         return self._policies
@@ -263,6 +257,7 @@ class SlaPolicies:
             spec = SlaFileSpec.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(f"{source}: {_describe(exc)}") from None
+        check_unique(spec, source)
         if topology is not None:
             check_topology(spec, topology, source)
         return cls.from_spec(spec, source)
@@ -294,6 +289,20 @@ def default_policy(team: str, channel: Channel, public: bool = False) -> SlaPoli
     return SlaPolicy(
         team=team, channel=channel, threshold=threshold, target=DEFAULT_TARGETS[channel]
     )
+
+
+def check_unique(spec: SlaFileSpec, source: str) -> None:
+    """Two policies for the same key would make the lookup depend on file order."""
+    seen: dict[tuple[str, Channel, str | None, bool | None], int] = {}
+    for index, policy in enumerate(spec.policies):
+        key = policy.key()
+        if key in seen:
+            raise ConfigError(
+                f"{source}: policies.{index}: duplicate policy for team {policy.team!r}"
+                f" channel {policy.channel.value!r} sla_class {policy.sla_class!r}"
+                f" public {policy.public!r} (first at policies.{seen[key]})"
+            )
+        seen[key] = index
 
 
 def check_topology(spec: SlaFileSpec, topology: Topology, source: str) -> None:
