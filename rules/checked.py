@@ -97,8 +97,8 @@ def _constant(fields: _Fields) -> object:
     if 4 in fields:
         return _int(fields, 4)
     if 5 in fields:
-        raw = _bytes(fields, 5)
-        return struct.unpack("<d", raw)[0] if raw is not None else None
+        packed = _bytes(fields, 5)
+        return struct.unpack("<d", packed)[0] if packed is not None else None
     if 7 in fields:
         return _bytes(fields, 7)
     return None

@@ -35,7 +35,7 @@ from rules.cel import (
 )
 from rules.checked import is_literal_true, required_channels
 from rules.errors import Problem, ProblemKind, RulesetInvalid
-from rules.model import ActionSpec, RuleSpec, RulesetSpec
+from rules.model import ActionSpec, RulesetSpec, RuleSpec
 from rules.schema import BY_NAME, TYPES
 from rules.source import PathKey, SourceMap
 

@@ -173,7 +173,7 @@ class RulesetSpec(_Strict):
     default: ActionSpec
 
     def canonical_yaml(self) -> str:
-        """Stable text of the ruleset (defaults omitted, document order kept): what diffs compare."""
+        """Stable text of the ruleset (defaults omitted, order kept): what diffs compare."""
         data = self.model_dump(mode="json", exclude_defaults=True)
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 

@@ -42,7 +42,7 @@ def _customer(name: str, kind: CelType, get: Callable[[CustomerProfile], Any], d
     return Variable(f"customer.{name}", kind, lambda i, c, n: get(c), doc)
 
 
-S, I, D, B = CelType.STRING, CelType.INT, CelType.DOUBLE, CelType.BOOL
+S, N, D, B = CelType.STRING, CelType.INT, CelType.DOUBLE, CelType.BOOL
 
 VARIABLES: tuple[Variable, ...] = (
     _interaction("id", S, lambda i: i.id),
@@ -59,8 +59,8 @@ VARIABLES: tuple[Variable, ...] = (
     _interaction("sentiment", D, lambda i: 0.0 if i.sentiment is None else float(i.sentiment),
                  "-1.0 (negative) .. 1.0 (positive); 0.0 when unknown"),
     _interaction("public", B, lambda i: i.public, "a public social post"),
-    _interaction("reach", I, lambda i: i.reach, "the author's audience (followers)"),
-    _interaction("attachments", I, lambda i: len(i.attachments), "number of attachments"),
+    _interaction("reach", N, lambda i: i.reach, "the author's audience (followers)"),
+    _interaction("attachments", N, lambda i: len(i.attachments), "number of attachments"),
     _interaction("attributes", CelType.DYN_MAP, lambda i: dict(i.attributes),
                  "channel-specific extras; a missing key is an evaluation error"),
     _interaction("created_at", CelType.TIMESTAMP,
@@ -73,7 +73,7 @@ VARIABLES: tuple[Variable, ...] = (
     _customer("segment", S, lambda c: c.segment),
     _customer("account_owner", S, lambda c: _text(c.account_owner)),
     _customer("last_agent", S, lambda c: _text(c.last_agent)),
-    _customer("open_interactions", I, lambda c: c.open_interactions),
+    _customer("open_interactions", N, lambda c: c.open_interactions),
     _customer("open_channels", CelType.STRING_LIST, lambda c: list(c.open_channels)),
     _customer("known", B, lambda c: c.known, "false for a customer without a profile"),
     _customer("tags", CelType.STRING_LIST, lambda c: list(c.tags)),

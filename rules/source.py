@@ -116,7 +116,8 @@ def parse_ruleset(text: str, name: str = "<ruleset>") -> LoadedRuleset:
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise RulesetInvalid(
-            [Problem(ProblemKind.SYNTAX, f"YAML syntax error: {problem}", line=line, column=column)],
+            [Problem(ProblemKind.SYNTAX, f"YAML syntax error: {problem}",
+                     line=line, column=column)],
             name,
         ) from None
     nodes: dict[PathKey, yaml.Node] = {}
@@ -142,7 +143,8 @@ def spec_from_data(
     """Validate already-parsed data (e.g. an API body); problems name rule, field, position."""
     if not isinstance(data, dict):
         raise RulesetInvalid(
-            [Problem(ProblemKind.SCHEMA, f"a ruleset must be a mapping, got {type(data).__name__}")],
+            [Problem(ProblemKind.SCHEMA,
+                     f"a ruleset must be a mapping, got {type(data).__name__}")],
             name,
         )
     try:
@@ -164,8 +166,8 @@ def _problem(err: Any, data: dict[str, Any], source: SourceMap | None) -> Proble
     elif loc[:1] == ("default",):
         rule = "default"
         field_path = loc[1:]
-    line, column = source.position(loc) if source is not None and source.position(loc) else (
-        None, None)
+    found = source.position(loc) if source is not None else None
+    line, column = found if found is not None else (None, None)
     value = err.get("input")
     shown = None if isinstance(value, dict | list) or err["type"] == "missing" else repr(value)
     field = ".".join(str(p) for p in field_path) or None
