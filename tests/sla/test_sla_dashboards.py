@@ -184,3 +184,15 @@ def test_promtool_check_metrics(recorder: MetricsRecorder) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
+def test_promtool_rule_unit_tests() -> None:
+    """alerts_test.yml feeds series and checks the recorded SL and which alerts fire."""
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    result = subprocess.run(
+        [promtool, "test", "rules", "alerts_test.yml"],
+        cwd=ALERTS.parent, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
