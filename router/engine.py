@@ -298,7 +298,12 @@ class RoutingEngine:
             and self.settings.strategy is Strategy.LEAST_OCCUPIED
         ) or (channel is not None and channel in state.profile.blocking):
             channel = None
-        channels: Iterable[Channel] = Channel if channel is None else (channel,)
+        channels: Iterable[Channel]
+        if channel is None:
+            channels = Channel
+        else:
+            # Blocking channels open or close whenever anything at all is held.
+            channels = {channel, *state.profile.blocking}
         ready_for_push = state.auto_offer
         for ch in channels:
             takes = ready_for_push and state.can_take(ch)
@@ -628,6 +633,8 @@ class RoutingEngine:
         item.deadline, item.due_at, item.target = fresh.deadline, fresh.due_at, fresh.target
         item.steps_applied, item.at_risk, item.breached = 0, False, False
         item.rejected_by.clear()
+        if holder is not None:
+            item.rejected_by.add(holder.id)  # never push a transfer back to its sender
         item.offer_token += 1
         self._set_status(item, Status.QUEUED)
         self._record(item, now, EventKind.QUEUED, None, None)

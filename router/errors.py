@@ -15,6 +15,8 @@ class IllegalTransition(OmnirouteError):
     """Raised when an interaction is asked to move between two states the lifecycle forbids."""
 
     def __init__(self, interaction_id: str, current: str, target: str) -> None:
+        # str() so enum members read as their values in messages and comparisons
+        current, target = str(current), str(target)
         self.interaction_id = interaction_id
         self.current = current
         self.target = target
@@ -64,6 +66,7 @@ class AgentUnavailable(OmnirouteError):
     """Raised when an agent that is offline (not logged in) tries to pull or be offered work."""
 
     def __init__(self, agent_id: str, presence: str) -> None:
+        presence = str(presence)
         self.agent_id = agent_id
         self.presence = presence
         super().__init__(f"agent {agent_id!r} is {presence!r} and cannot take work")
