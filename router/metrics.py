@@ -228,11 +228,11 @@ class MetricsRecorder:
         """The usual construction: buckets, short abandons and targets from the SLA file."""
 
         def short_abandon(team: str, channel: Channel) -> float:
-            return policies.policy(team, channel).short_abandon
+            return policies.headline(team, channel).short_abandon
 
         targets = []
         for team, channel in policies.team_channels():
-            policy = policies.policy(team, channel)
+            policy = policies.headline(team, channel)
             targets.append((team, channel.value, policy.threshold, policy.target))
         return cls(
             registry=registry,
