@@ -112,6 +112,9 @@ def _diagnostics(text: str) -> list[Diagnostic]:
     return found or [Diagnostic(DiagnosticKind.OTHER, text.strip(), 1, 1)]
 
 
+_ERROR = _cel.Type.ERROR
+
+
 class Activation:
     """Variable values for one evaluation, shareable by many expressions."""
 
@@ -145,10 +148,22 @@ class Expression:
             result = self._native.eval(activation._native)
         except Exception as exc:  # the binding raises for some host-side failures
             return EvalError(str(exc))
+        return self._unwrap(result)
+
+    def evaluate_values(self, values: Mapping[str, Any]) -> Any:
+        """Like `evaluate` with the variables given directly: cheaper for one evaluation."""
+        try:
+            result = self._native.eval(data=values)
+        except Exception as exc:
+            return EvalError(str(exc))
+        return self._unwrap(result)
+
+    @staticmethod
+    def _unwrap(result: Any) -> Any:
         value = result.value()
         if value is True or value is False:  # the hot path: a bool `when`
             return value
-        if result.type() == _cel.Type.ERROR:
+        if result.type() == _ERROR:  # an error's value is its message (a str)
             return EvalError(str(value))
         return value
 

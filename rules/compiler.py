@@ -139,6 +139,18 @@ DEFAULT_RULE = "default"
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """Consecutive rules fused into one CEL conditional chain, evaluated in one call:
+    `(w0) ? "0:" + p0 : ((w1) ? "1:" + p1 : "-1:")` where `pK` is rule K's preferred
+    agent expression (or `""`). The conditional only evaluates the branch it takes,
+    so the chain means exactly first-match; any error in it sends the classification
+    down the rule-by-rule path, which records which rule failed."""
+
+    chain: Expression
+    rules: tuple[CompiledRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRuleset:
     spec: RulesetSpec
     version: int
@@ -146,8 +158,8 @@ class CompiledRuleset:
     default: CompiledRule
     calendars: Mapping[str, Calendar]
     warnings: tuple[Problem, ...] = ()
-    _getters: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
-    _by_channel: Mapping[str, tuple[CompiledRule, ...]] = field(default_factory=dict, repr=False)
+    _getters: tuple[tuple[str, int, Any], ...] = field(default=(), repr=False)
+    _segments: Mapping[str, tuple[Segment, ...]] = field(default_factory=dict, repr=False)
     _uses_hours: bool = False
 
     def classify(
@@ -155,31 +167,45 @@ class CompiledRuleset:
     ) -> Classification:
         """First matching rule's plan (or the default's); never raises on evaluation errors."""
         now = _as_datetime(now)
-        activation = ENVIRONMENT.activation(
-            {name: get(interaction, customer, now) for name, get in self._getters}
-        )
+        subjects = (interaction, customer, now)
+        values = {name: read(subjects[subject]) for name, subject, read in self._getters}
         token = _OPEN_NOW.set(_OpenNow(self.calendars, now)) if self._uses_hours else None
         try:
-            errors: list[RuleFailure] = []
-            candidates = self._by_channel.get(interaction.channel.value, self.rules)
-            for rule in candidates:
+            for segment in self._segments[interaction.channel.value]:
+                result = segment.chain.evaluate_values(values)
+                if not isinstance(result, str):  # an error inside the chain
+                    return self._rule_by_rule(values, interaction.channel.value)
+                index, _, preferred = result.partition(":")
+                if index != "-1":
+                    rule = segment.rules[int(index)]
+                    plan = replace(rule.plan, preferred_agent=preferred) if preferred \
+                        else rule.plan
+                    return Classification(plan, rule.name, self.version)
+            return self._matched(self.default, ENVIRONMENT.activation(values), [])
+        finally:
+            if token is not None:
+                _OPEN_NOW.reset(token)
+
+    def _rule_by_rule(self, values: Mapping[str, Any], channel: str) -> Classification:
+        activation = ENVIRONMENT.activation(values)
+        errors: list[RuleFailure] = []
+        for segment in self._segments[channel]:
+            for rule in segment.rules:
                 result = rule.when.evaluate(activation)
                 if result is True:
                     return self._matched(rule, activation, errors)
                 if result is not False:
                     errors.append(RuleFailure(rule.name, _failure(result)))
-            return self._matched(self.default, activation, errors)
-        finally:
-            if token is not None:
-                _OPEN_NOW.reset(token)
+        return self._matched(self.default, activation, errors)
 
     def explain(
         self, interaction: Interaction, customer: CustomerProfile, now: dt.datetime | float
     ) -> Explanation:
         """Like `classify`, with the outcome of every rule up to the match (dry-run)."""
         now = _as_datetime(now)
+        subjects = (interaction, customer, now)
         activation = ENVIRONMENT.activation(
-            {name: get(interaction, customer, now) for name, get in self._getters}
+            {name: read(subjects[subject]) for name, subject, read in self._getters}
         )
         token = _OPEN_NOW.set(_OpenNow(self.calendars, now)) if self._uses_hours else None
         channel = interaction.channel.value
@@ -483,9 +509,11 @@ def _assemble(spec: RulesetSpec, version: int, rules: tuple[CompiledRule, ...],
                            build_plan(spec.default, DEFAULT_RULE, version), default_preferred)
     expressions = [r.when for r in rules] + [r.preferred for r in (*rules, default) if r.preferred]
     used = set().union(*(e.ast.variables for e in expressions)) if expressions else set()
-    getters = tuple((name, BY_NAME[name].get) for name in sorted(used) if name in BY_NAME)
-    by_channel = {
-        channel.value: tuple(r for r in rules if r.channels is None or channel.value in r.channels)
+    getters = tuple((name, BY_NAME[name].subject, BY_NAME[name].read)
+                    for name in sorted(used) if name in BY_NAME)
+    segments = {
+        channel.value: _segments(
+            tuple(r for r in rules if r.channels is None or channel.value in r.channels))
         for channel in Channel
     }
     uses_hours = any(BUSINESS_HOURS_FUNCTION in e.ast.functions
@@ -494,4 +522,32 @@ def _assemble(spec: RulesetSpec, version: int, rules: tuple[CompiledRule, ...],
                      for e in expressions)
     calendars = {name: cal.build(name) for name, cal in spec.calendars.items()}
     return CompiledRuleset(spec, version, rules, default, calendars, warnings, getters,
-                           by_channel, uses_hours)
+                           segments, uses_hours)
+
+
+#: Rules fused per chain. CEL limits nesting (32 in cel-cpp) and each rule adds a level
+#: on top of its own depth; a chunk that still trips the limit is split in halves.
+SEGMENT_SIZE = 8
+
+
+def _segments(rules: tuple[CompiledRule, ...]) -> tuple[Segment, ...]:
+    out: list[Segment] = []
+    for start in range(0, len(rules), SEGMENT_SIZE):
+        out.extend(_segment(rules[start : start + SEGMENT_SIZE]))
+    return tuple(out)
+
+
+def _segment(rules: tuple[CompiledRule, ...]) -> list[Segment]:
+    chain = '"-1:"'
+    for index in range(len(rules) - 1, -1, -1):
+        rule = rules[index]
+        preferred = f' + (\n{rule.preferred.source}\n)' if rule.preferred is not None else ""
+        # Newlines around each source keep a trailing `// comment` from eating the rest.
+        chain = f'(\n{rule.when.source}\n) ? "{index}:"{preferred} : {chain}'
+    try:
+        return [Segment(ENVIRONMENT.compile(chain, CelType.STRING), rules)]
+    except CompileFailed:
+        if len(rules) == 1:
+            raise
+        half = len(rules) // 2
+        return _segment(rules[:half]) + _segment(rules[half:])
