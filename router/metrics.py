@@ -191,26 +191,26 @@ class MetricsRecorder:
     def __call__(self, event: Event) -> None:
         if isinstance(event, AgentEvent):
             return  # presence is state: the snapshot collector reports it
-        labels = (event.team, event.queue, event.channel.value)
+        labels = (event.team, event.queue, str(event.channel))
         kind = event.kind
-        if kind is EventKind.QUEUED:
+        if kind == EventKind.QUEUED:
             if event.previous is None:
                 self._counters["received"].labels(*labels).inc()
-        elif kind is EventKind.COMPLETED:
+        elif kind == EventKind.COMPLETED:
             if event.handled is not None:
                 self.handle.labels(*labels).observe(event.handled)
-        elif kind is EventKind.SLA_BREACHED:
+        elif kind == EventKind.SLA_BREACHED:
             self._counters["breaches"].labels(*labels).inc()
-        elif kind is EventKind.SLA_AT_RISK:
+        elif kind == EventKind.SLA_AT_RISK:
             self._counters["at_risk"].labels(*labels).inc()
         elif kind in _COUNTED_KINDS:
             self._count_transition(event, labels)
 
     def _count_transition(self, event: InteractionEvent, labels: tuple[str, str, str]) -> None:
         self._counters[_COUNTED_KINDS[event.kind]].labels(*labels).inc()
-        if event.kind is EventKind.ASSIGNED:
+        if event.kind == EventKind.ASSIGNED:
             self.wait.labels(*labels).observe(event.waited)
-        elif event.kind is EventKind.ABANDONED and event.waited <= self._short_abandon(event):
+        elif event.kind == EventKind.ABANDONED and event.waited <= self._short_abandon(event):
             self._counters["short_abandoned"].labels(*labels).inc()
 
     def _short_abandon(self, event: InteractionEvent) -> float:

@@ -182,7 +182,7 @@ class ServiceLevelTracker:
         return math.floor(at / self._interval) * self._interval
 
     def _sample(self, event: InteractionEvent) -> _Sample:
-        if event.kind is EventKind.COMPLETED:
+        if event.kind == EventKind.COMPLETED:
             handled = event.handled or 0.0
             return _Sample(event.at, event.kind, handled, within=False, short=False)
         policy = self._policy_for(event)
@@ -275,21 +275,21 @@ def _within(event: InteractionEvent, policy: SlaPolicy, waited: float) -> bool:
 
 def _apply(tally: Tally, sample: _Sample) -> None:
     kind = sample.kind
-    if kind is EventKind.ASSIGNED:
+    if kind == EventKind.ASSIGNED:
         tally.answered += 1
         tally.answered_within += sample.within
         tally.wait_total += sample.value
-    elif kind is EventKind.ABANDONED:
+    elif kind == EventKind.ABANDONED:
         tally.abandoned += 1
         tally.short_abandoned += sample.short
-    elif kind is EventKind.EXPIRED:
+    elif kind == EventKind.EXPIRED:
         tally.expired += 1
-    elif kind is EventKind.COMPLETED:
+    elif kind == EventKind.COMPLETED:
         tally.completed += 1
         tally.handle_total += sample.value
-    elif kind is EventKind.SLA_BREACHED:
+    elif kind == EventKind.SLA_BREACHED:
         tally.breaches += 1
-    elif kind is EventKind.SLA_AT_RISK:
+    elif kind == EventKind.SLA_AT_RISK:
         tally.at_risk += 1
 
 
