@@ -126,12 +126,19 @@ def _is_attachment(part: Message) -> bool:
     return str(part.get("Content-Disposition", "")).lower().startswith("attachment")
 
 
+def _utf8_header(text: str) -> str:
+    """Raw 8-bit header bytes (RFC 6532 UTF-8 mail) arrive as surrogate escapes; undo that."""
+    if text.isascii() or not any("\udc80" <= char <= "\udcff" for char in text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+
+
 def _first_address(message: EmailMessage, header: str) -> tuple[str, str] | None:
     value = message.get(header)
     addresses = getattr(value, "addresses", ()) if value is not None else ()
     for address in addresses:
         if address.addr_spec and "@" in address.addr_spec:
-            return address.addr_spec, address.display_name
+            return _utf8_header(address.addr_spec), _utf8_header(address.display_name)
     return None
 
 
@@ -169,7 +176,7 @@ class EmailAdapter(AdapterBase):
         address = normalize_email(sender[0], "From")
         recipient = _first_address(message, "To")
         message_id = _own_message_id(message, raw)
-        subject = " ".join(str(message.get("Subject", "") or "").split())
+        subject = " ".join(_utf8_header(str(message.get("Subject", "") or "")).split())
         body = message.get_body(preferencelist=("plain", "html"))
         text = self._body_text(body)
         reason = auto_reply_reason(message, subject)

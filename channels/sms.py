@@ -22,6 +22,8 @@ from channels.settings import ChannelSettings
 from channels.twilio import twilio_attributes, verify_twilio
 from router.interaction import Attachment, Channel, Interaction
 
+#: Short codes (5–6 digits, no country code) are kept as they are, not read as numbers.
+SHORT_CODE_DIGITS = 6
 #: Twilio caps an MMS at 10 media items.
 MAX_MEDIA = 10
 _CONSUMED_BASE = frozenset(
@@ -99,6 +101,8 @@ class TwilioSmsAdapter(AdapterBase):
         # Our own number may be a short code ("12345"), which is no E.164 number.
         if raw is None:
             return None
+        if raw.isdigit() and len(raw) <= SHORT_CODE_DIGITS:
+            return raw
         try:
             return normalize_phone(raw, region, "To")
         except UnprocessablePayload:
