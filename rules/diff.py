@@ -83,9 +83,9 @@ def _predecessors(spec: RulesetSpec, name: str) -> list[str]:
 
 
 def _moved(before: RulesetSpec, after: RulesetSpec, name: str) -> bool:
-    """Whether the rules kept in both versions precede `name` differently — a real move,
-    not an index shift caused by adding or removing another rule."""
+    """Whether a different set of the rules kept in both versions precedes `name` — a
+    real move, not an index shift caused by adding or removing another rule."""
     common = {r.name for r in before.rules} & {r.name for r in after.rules}
-    old = [n for n in _predecessors(before, name) if n in common]
-    new = [n for n in _predecessors(after, name) if n in common]
+    old = {n for n in _predecessors(before, name) if n in common}
+    new = {n for n in _predecessors(after, name) if n in common}
     return old != new
