@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.report import percentile, write_result
 from router.customer import CustomerProfile
 from router.interaction import Channel, Interaction
 from router.topology import Topology
 from rules.compiler import CompiledRuleset, compile_ruleset
 from rules.model import RulesetSpec
 from rules.source import load_ruleset
-
-from bench.report import percentile, write_result
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 TIERS = ("standard", "standard", "standard", "gold", "platinum")
