@@ -5,12 +5,14 @@ Each raises the typed payload errors naming the field, so adapters stay declarat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
 from channels.errors import MalformedPayload
 
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 #: Provider ids (CallSid, mid, tweet id…) are short tokens; longer is not an id.
 MAX_ID_LENGTH = 256
 
@@ -34,11 +36,11 @@ def optional(form: Mapping[str, str], name: str) -> str | None:
 
 
 def provider_id(value: str, name: str) -> str:
-    """A provider's message/call id: a bounded token without whitespace or control chars."""
+    """A provider's message/call id: a bounded token of visible ASCII characters."""
     if len(value) > MAX_ID_LENGTH:
         raise MalformedPayload(name, f"id longer than {MAX_ID_LENGTH} characters", value)
-    if not value.isprintable() or any(char.isspace() for char in value):
-        raise MalformedPayload(name, "id contains whitespace or control characters", value)
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise MalformedPayload(name, "id must be visible ASCII without spaces", value)
     return value
 
 

@@ -26,6 +26,7 @@ from channels.fields import clip
 from channels.inbound import Inbound, InboundKind
 from channels.keys import interaction_id
 from channels.mail_flags import auto_reply_reason
+from channels.mail_headers import RawHeaders
 from channels.mail_text import html_to_text, strip_quoted
 from channels.request import InboundRequest
 from channels.settings import ChannelSettings
@@ -77,8 +78,8 @@ def _message_ids(value: str | None) -> list[str]:
     return _MESSAGE_ID.findall(value) if value else []
 
 
-def _own_message_id(message: EmailMessage, raw: bytes) -> str:
-    found = _message_ids(str(message.get("Message-ID", "") or ""))
+def _own_message_id(headers: RawHeaders, raw: bytes) -> str:
+    found = _message_ids(headers.raw("Message-ID"))
     if found:
         return found[0]
     # No usable Message-ID: a hash of the bytes is still stable across redelivery.
@@ -126,22 +127,6 @@ def _is_attachment(part: Message) -> bool:
     return str(part.get("Content-Disposition", "")).lower().startswith("attachment")
 
 
-def _utf8_header(text: str) -> str:
-    """Raw 8-bit header bytes (RFC 6532 UTF-8 mail) arrive as surrogate escapes; undo that."""
-    if text.isascii() or not any("\udc80" <= char <= "\udcff" for char in text):
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
-
-
-def _first_address(message: EmailMessage, header: str) -> tuple[str, str] | None:
-    value = message.get(header)
-    addresses = getattr(value, "addresses", ()) if value is not None else ()
-    for address in addresses:
-        if address.addr_spec and "@" in address.addr_spec:
-            return _utf8_header(address.addr_spec), _utf8_header(address.display_name)
-    return None
-
-
 class EmailAdapter(AdapterBase):
     """Raw RFC 5322 message bytes (inbound-parse webhook, IMAP fetch, SMTP pipe)."""
 
@@ -168,38 +153,39 @@ class EmailAdapter(AdapterBase):
 
     def _parse(self, raw: bytes, now: float) -> Inbound:
         message = BytesParser(policy=_POLICY).parsebytes(raw)
-        if not isinstance(message, EmailMessage) or not message.keys():
+        if not isinstance(message, EmailMessage):
+            raise MalformedPayload("body", "not an RFC 5322 message", raw[:40])
+        headers = RawHeaders(message)
+        if not len(headers):
             raise MalformedPayload("body", "not an RFC 5322 message: no header fields", raw[:40])
-        sender = _first_address(message, "From")
-        if sender is None:
-            raise MalformedPayload("From", "no sender address", str(message.get("From", "")))
-        address = normalize_email(sender[0], "From")
-        recipient = _first_address(message, "To")
-        message_id = _own_message_id(message, raw)
-        subject = " ".join(_utf8_header(str(message.get("Subject", "") or "")).split())
+        senders = headers.addresses("From")
+        if not senders:
+            raise MalformedPayload("From", "no sender address", headers.raw("From"))
+        display_name, sender = senders[0]
+        address = normalize_email(sender, "From")
+        message_id = _own_message_id(headers, raw)
+        subject = headers.text("Subject")
         body = message.get_body(preferencelist=("plain", "html"))
-        text = self._body_text(body)
-        reason = auto_reply_reason(message, subject)
-        attributes = self._attributes(message, sender[1], body, reason)
+        reason = auto_reply_reason(headers, message.get_content_type(), subject)
         interaction = Interaction(
             id=interaction_id(Channel.EMAIL, message_id),
             channel=Channel.EMAIL,
             idempotency_key=message_id,
             created_at=now,
             address=address,
-            to=self._recipient(recipient),
+            to=self._recipient(headers),
             subject=subject,
-            summary=clip(strip_quoted(text), self.settings.summary_max_chars),
-            language=self._language(message),
+            summary=clip(strip_quoted(self._body_text(body)), self.settings.summary_max_chars),
+            language=self._language(headers),
             attachments=_attachments(message, body),
-            attributes=attributes,
+            attributes=self._attributes(headers, display_name, body, reason),
         )
         return Inbound(
             kind=InboundKind.AUTO_REPLY if reason else InboundKind.MESSAGE,
             interaction=interaction,
             addresses=(address,),
             conversation_key=f"email:{message_id}",
-            thread_keys=self._thread_keys(message),
+            thread_keys=self._thread_keys(headers),
             join_window=None,
         )
 
@@ -211,30 +197,30 @@ class EmailAdapter(AdapterBase):
         return html_to_text(text) if body.get_content_subtype() == "html" else text
 
     @staticmethod
-    def _recipient(recipient: tuple[str, str] | None) -> str | None:
-        if recipient is None:
+    def _recipient(headers: RawHeaders) -> str | None:
+        recipients = headers.addresses("To")
+        if not recipients:
             return None
         try:
-            return normalize_email(recipient[0], "To")
+            return normalize_email(recipients[0][1], "To")
         except UnprocessablePayload:
-            return recipient[0]
+            return recipients[0][1]
 
     @staticmethod
-    def _language(message: EmailMessage) -> str | None:
-        value = str(message.get("Content-Language", "") or "").strip()
-        return value.split(",")[0].strip().lower()[:16] or None
+    def _language(headers: RawHeaders) -> str | None:
+        return headers.token("Content-Language").split(",")[0].strip()[:16] or None
 
     @staticmethod
-    def _thread_keys(message: EmailMessage) -> tuple[str, ...]:
+    def _thread_keys(headers: RawHeaders) -> tuple[str, ...]:
         # Most specific first: the message replied to, then References newest → oldest.
-        in_reply_to = _message_ids(str(message.get("In-Reply-To", "") or ""))
-        references = _message_ids(str(message.get("References", "") or ""))[-MAX_REFERENCES:]
+        in_reply_to = _message_ids(headers.raw("In-Reply-To"))
+        references = _message_ids(headers.raw("References"))[-MAX_REFERENCES:]
         ordered = dict.fromkeys([*in_reply_to, *reversed(references)])
         return tuple(f"email:{message_id}" for message_id in ordered)
 
     @staticmethod
     def _attributes(
-        message: EmailMessage,
+        headers: RawHeaders,
         display_name: str,
         body: Message | None,
         reason: str | None,
@@ -242,14 +228,13 @@ class EmailAdapter(AdapterBase):
         attributes: dict[str, Any] = {}
         if display_name:
             attributes["from_name"] = display_name
-        sent = message.get("Date")
-        if sent is not None:
-            attributes["sent_at"] = str(sent)
+        if "Date" in headers:
+            attributes["sent_at"] = headers.raw("Date")
         if body is not None and body.get_content_subtype() == "html":
             attributes["html_only"] = True
         if reason:
             attributes["auto_reply"] = reason
-        cc = message.get("Cc")
-        if cc is not None:
-            attributes["cc"] = tuple(a.addr_spec.lower() for a in getattr(cc, "addresses", ()))
+        cc = headers.addresses("Cc")
+        if cc:
+            attributes["cc"] = tuple(address.lower() for _, address in cc)
         return attributes

@@ -8,7 +8,8 @@ auto-responders should mark themselves; the subject patterns catch the ones that
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
+
+from channels.mail_headers import RawHeaders
 
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _AUTOREPLY_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Reply")
@@ -20,20 +21,20 @@ _OUT_OF_OFFICE = re.compile(
 )
 
 
-def auto_reply_reason(message: EmailMessage, subject: str) -> str | None:
-    """Why `message` is machine-generated, or None if a person wrote it."""
-    auto_submitted = str(message.get("Auto-Submitted", "") or "").strip().lower()
+def auto_reply_reason(headers: RawHeaders, content_type: str, subject: str) -> str | None:
+    """Why a message is machine-generated, or None if a person wrote it."""
+    auto_submitted = headers.token("Auto-Submitted")
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    precedence = str(message.get("Precedence", "") or "").strip().lower()
+    precedence = headers.token("Precedence")
     if precedence in _BULK_PRECEDENCE:
         return f"Precedence: {precedence}"
     for header in _AUTOREPLY_HEADERS:
-        if message.get(header) is not None:
+        if header in headers:
             return f"{header} present"
-    if message.get_content_type() == "multipart/report":
+    if content_type == "multipart/report":
         return "delivery status report"
-    if str(message.get("Return-Path", "") or "").strip() == "<>":
+    if headers.raw("Return-Path") == "<>":
         return "null return path (bounce)"
     if _OUT_OF_OFFICE.search(subject):
         return "out-of-office subject"
