@@ -1,0 +1,123 @@
+"""Ingest endpoints: provider webhooks in their native formats, and generic JSON.
+
+Each endpoint only turns the HTTP request into an `InboundRequest` (body bytes, headers,
+the URL the provider signed, query) and hands it to `Runtime.ingest`; verification,
+parsing, dedup and routing all happen there. Answers are 202 with the interaction id;
+a provider retry answers the same id with `decision: duplicate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from channels import InboundRequest, MetaAdapter, XAdapter
+from router.api.deps import Ingest, RuntimeDep
+from router.api.problems import problem_responses
+from router.api.schemas import Accepted, AcceptedBatch, InteractionIn, accepted
+from router.interaction import Channel
+from router.runtime import NormalizedInput, Runtime
+
+router = APIRouter(tags=["ingest"])
+
+_WEBHOOK_ERRORS = problem_responses(400, 401, 403, 413, 415, 422)
+
+
+def _body_doc(media_type: str, example: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {
+        media_type: {"schema": {"type": "string"}, "example": example}}}}
+
+
+async def _inbound(request: Request, runtime: Runtime) -> InboundRequest:
+    body = await request.body()
+    url = str(request.url)
+    base = runtime.settings.public_url
+    if base:  # what the provider called (and signed), not what the proxy forwarded
+        url = base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return InboundRequest.build(body, dict(request.headers), url, request.method,
+                                dict(request.query_params))
+
+
+async def _webhook(adapter: str, request: Request, runtime: Runtime,
+                   media_types: tuple[str, ...]) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in media_types:
+        raise HTTPException(415, f"content-type {content_type or '(none)'!r} is not accepted;"
+                                 f" send {' or '.join(media_types)}")
+    outcomes = await runtime.ingest(adapter, await _inbound(request, runtime))
+    items = [accepted(o) for o in outcomes]
+    batch = AcceptedBatch(interaction_id=items[0].interaction_id if items else None, items=items)
+    return JSONResponse(batch.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+
+
+_FORM = ("application/x-www-form-urlencoded",)
+_JSON = ("application/json",)
+
+
+@router.post("/webhooks/voice", status_code=202, response_model=AcceptedBatch,
+             responses=_WEBHOOK_ERRORS, summary="Twilio Voice webhook (incoming call, status)",
+             openapi_extra=_body_doc(_FORM[0], "CallSid=CA123&From=%2B14155550134&"
+                                     "To=%2B18005550100&CallStatus=ringing&Direction=inbound"))
+async def voice(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+    return await _webhook("twilio-voice", request, runtime, _FORM)
+
+
+@router.post("/webhooks/sms", status_code=202, response_model=AcceptedBatch,
+             responses=_WEBHOOK_ERRORS, summary="Twilio Messaging webhook (SMS/MMS)",
+             openapi_extra=_body_doc(_FORM[0], "MessageSid=SM123&From=%2B14155550134&"
+                                     "To=%2B18005550100&Body=Where+is+my+refund%3F&NumMedia=0"))
+async def sms(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+    return await _webhook("twilio-sms", request, runtime, _FORM)
+
+
+@router.post("/webhooks/email", status_code=202, response_model=AcceptedBatch,
+             responses=_WEBHOOK_ERRORS, summary="Raw e-mail (message/rfc822)",
+             openapi_extra=_body_doc("message/rfc822",
+                                     "Message-ID: <a1@example.com>\r\nFrom: ana@example.com\r\n"
+                                     "To: support@omniroute.test\r\nSubject: Refund\r\n\r\n"
+                                     "Where is my refund?\r\n"))
+async def email(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+    return await _webhook("email", request, runtime, ("message/rfc822",))
+
+
+@router.get("/webhooks/meta", response_class=PlainTextResponse, responses=_WEBHOOK_ERRORS,
+            summary="Meta subscription handshake (hub.challenge)")
+async def meta_verify(request: Request, runtime: RuntimeDep, _: Ingest) -> PlainTextResponse:
+    adapter = runtime.adapters["meta"]
+    assert isinstance(adapter, MetaAdapter)
+    return PlainTextResponse(adapter.handshake(dict(request.query_params)))
+
+
+@router.post("/webhooks/meta", status_code=202, response_model=AcceptedBatch,
+             responses=_WEBHOOK_ERRORS, summary="Meta Messenger / Instagram webhook",
+             openapi_extra=_body_doc(_JSON[0], '{"object": "page", "entry": [{"id": "1", '
+                                     '"time": 1, "messaging": [{"sender": {"id": "6123"}, '
+                                     '"recipient": {"id": "1"}, "message": {"mid": "m.1", '
+                                     '"text": "Hi"}}]}]}'))
+async def meta(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+    return await _webhook("meta", request, runtime, _JSON)
+
+
+@router.get("/webhooks/x", responses=_WEBHOOK_ERRORS, summary="X Account Activity CRC check")
+async def x_crc(crc_token: str, runtime: RuntimeDep, _: Ingest) -> dict[str, str]:
+    adapter = runtime.adapters["x"]
+    assert isinstance(adapter, XAdapter)
+    return adapter.crc_response(crc_token)
+
+
+@router.post("/webhooks/x", status_code=202, response_model=AcceptedBatch,
+             responses=_WEBHOOK_ERRORS, summary="X Account Activity webhook",
+             openapi_extra=_body_doc(_JSON[0], '{"for_user_id": "42", "tweet_create_events": '
+                                     '[]}'))
+async def x_activity(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+    return await _webhook("x", request, runtime, _JSON)
+
+
+@router.post("/interactions", status_code=202, response_model=Accepted,
+             responses=problem_responses(401, 403, 413, 422),
+             summary="Ingest a pre-normalized interaction (generic JSON)")
+async def create_interaction(body: InteractionIn, runtime: RuntimeDep, _: Ingest) -> Accepted:
+    data = NormalizedInput(**{**body.model_dump(), "channel": Channel(body.channel)})
+    return accepted(await runtime.ingest_normalized(data))

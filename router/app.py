@@ -1,0 +1,78 @@
+"""The FastAPI application: `create_app(settings | runtime)`.
+
+The app owns nothing but HTTP concerns — routes, auth dependencies, problem responses,
+body caps, CORS. Everything else is the `Runtime`, started and stopped by the app's
+lifespan. `app_from_env()` is the factory `omniroute serve` hands to uvicorn, so each
+worker builds its own runtime from the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from router.api import agents, ingest, interactions, ops, problems, rules, supervisor
+from router.api.limits import BodyLimit
+from router.runtime import Runtime
+from router.settings import Settings
+
+DESCRIPTION = """\
+Omnichannel universal-queue routing: ingest calls, e-mails, SMS and social messages,
+classify them with supervisor rules, and match them to the best agent.
+
+Authenticate with `Authorization: Bearer <token>`. Roles: `ingest` (webhooks,
+`POST /interactions`), `agent` (its own desktop routes only), `supervisor`
+(everything), `viewer` (read-only). Errors are `application/problem+json` (RFC 9457).
+"""
+
+TAGS = [
+    {"name": "ingest", "description": "Provider webhooks and generic JSON ingest (202)."},
+    {"name": "interactions", "description": "Look up, end or move one interaction."},
+    {"name": "agents", "description": "Agent desktop protocol: presence, pull, push, handle."},
+    {"name": "supervisors", "description": "Topology, SLA policies, live stats, event stream."},
+    {"name": "rules", "description": "Validate, dry-run, publish (If-Match), diff, roll back."},
+    {"name": "operations", "description": "Metrics, liveness, readiness."},
+]
+
+
+def create_app(source: Settings | Runtime | None = None) -> FastAPI:
+    runtime = source if isinstance(source, Runtime) else Runtime.build(source)
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="omniroute", version="0.1.0", description=DESCRIPTION,
+                  openapi_tags=TAGS, lifespan=lifespan)
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (ingest, interactions, agents, supervisor, rules, ops):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag"],
+        )
+    # Outermost, so an oversized body is refused before anything reads it.
+    app.add_middleware(
+        BodyLimit,
+        rules=[("/webhooks/email", settings.max_email_bytes),
+               ("/webhooks/", settings.max_webhook_bytes)],
+        default=settings.max_json_bytes,
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory (`router.app:app_from_env`): settings from OMNIROUTE_* variables."""
+    return create_app(Settings.load())

@@ -1,0 +1,450 @@
+"""The composition root: one object that owns every part of a running omniroute.
+
+`Runtime.build(settings)` reads the config directory (topology, SLA policies, rules,
+customers, tokens), wires the channel adapters, the store, the routing service and the
+event subscribers (service-level tracker, Prometheus recorder, live event hub), and
+offers the few operations the HTTP layer needs beyond the store's own. Endpoints stay
+thin: they authenticate, translate JSON, and call one method here or on the store.
+
+One ingest path serves every entry point (webhooks and the generic JSON endpoint):
+
+    adapter.verify/parse → identity + profile → channels.decide → act → channels.apply
+
+where *act* is: NEW → classify with the live rules, store.ingest; FOLLOW_UP → append to
+the open interaction; HANGUP → abandon it if it still waits; AUTO_REPLY → record only;
+DUPLICATE → answer the first delivery's id. The indexes are only updated (`apply`)
+after the store accepted the decision, so a failed ingest can be retried by the
+provider and is not mistaken for a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from channels import (
+    ChannelAdapter,
+    ConversationTracker,
+    DecisionKind,
+    IdentityIndex,
+    Inbound,
+    InboundKind,
+    InboundRequest,
+    IngestDecision,
+    IngestGate,
+    InMemoryCustomerDirectory,
+    UnprocessablePayload,
+    apply,
+    decide,
+    default_adapters,
+)
+from channels.addresses import normalize_email, voice_endpoint
+from channels.keys import interaction_id as make_interaction_id
+from router.api.stream import EventHub
+from router.auth import TokenRegistry, demo_digests
+from router.clock import Clock, SystemClock
+from router.customer import CustomerProfile
+from router.engine import EngineSettings
+from router.errors import ConfigError, UnknownInteraction, UnknownQueue
+from router.events import Event, EventKind, InteractionEvent
+from router.interaction import FINAL_STATUSES, Channel, Interaction, Status
+from router.memory import MemoryStore
+from router.metrics import MetricsRecorder
+from router.plan import RoutingPlan, SkillRequirement
+from router.service import RoutingService
+from router.settings import Settings
+from router.snapshot import Snapshot
+from router.topology import Topology
+from router.work import WorkView
+from rules import (
+    Classification,
+    DryRun,
+    InMemoryRuleRepository,
+    NothingPublished,
+    RuleEngine,
+    load_ruleset,
+)
+from sla.measure import ServiceLevelTracker, SlaStats
+from sla.policy import SlaPolicies
+
+log = logging.getLogger("omniroute.runtime")
+
+_FINISHED_KINDS = frozenset(
+    {EventKind.COMPLETED, EventKind.ABANDONED, EventKind.CANCELLED, EventKind.EXPIRED}
+)
+#: A hang-up only abandons work nobody has answered yet.
+_ABANDONABLE = frozenset({Status.QUEUED, Status.RESERVED})
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What ingest did with one inbound item; `interaction_id` is what the caller gets."""
+
+    interaction_id: str
+    decision: DecisionKind
+    created: bool
+    status: Status | None = None
+    rule: str | None = None
+    rule_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A message that joined an open interaction (shown with the interaction)."""
+
+    at: float
+    channel: Channel
+    idempotency_key: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedInput:
+    """The generic JSON ingest body, already validated at the API boundary."""
+
+    channel: Channel
+    idempotency_key: str
+    address: str | None = None
+    customer_id: str | None = None
+    to: str | None = None
+    conversation_key: str | None = None
+    subject: str = ""
+    summary: str = ""
+    language: str | None = None
+    intent: str | None = None
+    sentiment: float | None = None
+    public: bool = False
+    reach: int = 0
+    attributes: Mapping[str, Any] | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        topology: Topology,
+        policies: SlaPolicies,
+        rules: RuleEngine,
+        directory: InMemoryCustomerDirectory,
+        tokens: TokenRegistry,
+        clock: Clock | None = None,
+        engine_settings: EngineSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.topology = topology
+        self.policies = policies
+        self.rules = rules
+        self.directory = directory
+        self.tokens = tokens
+        channel_settings = settings.channel_settings()
+        self.identity = IdentityIndex.from_directory(directory, channel_settings.default_region)
+        self.conversations = ConversationTracker()
+        self.gate = IngestGate()
+        self.adapters: dict[str, ChannelAdapter] = default_adapters(channel_settings)
+        self.store = open_store(settings.store_url, topology, self.clock, policies,
+                                engine_settings)
+        self.tracker = ServiceLevelTracker(policies)
+        self.metrics = MetricsRecorder.from_policies(policies, snapshot=self._snapshot_now)
+        self.hub = EventHub()
+        self.service = RoutingService(self.store, self.clock,
+                                      on_decision=self.metrics.observe_decision)
+        for subscriber in (self.tracker, self.metrics, self.hub, self._on_event):
+            self.store.subscribe(subscriber)
+        self.follow_ups: dict[str, list[FollowUp]] = {}
+        self._ingest_lock = asyncio.Lock()
+        self.started = False
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(
+        cls, settings: Settings | None = None, clock: Clock | None = None,
+        engine_settings: EngineSettings | None = None,
+    ) -> Runtime:
+        """Everything from `settings.config_dir`; ConfigError names the file and key."""
+        settings = settings or Settings.load()
+        config = settings.config_dir
+        if not config.is_dir():
+            raise ConfigError(f"OMNIROUTE_CONFIG_DIR: {str(config)!r} is not a directory")
+        topology = Topology.load(config / "contact-center.yaml")
+        sla_file = config / "sla.yaml"
+        policies = (SlaPolicies.load(sla_file, topology) if sla_file.exists()
+                    else SlaPolicies.defaults())
+        rules = seed_rules(config / "rules.yaml", topology)
+        customers_file = config / "customers.yaml"
+        directory = (InMemoryCustomerDirectory.from_yaml(customers_file)
+                     if customers_file.exists() else InMemoryCustomerDirectory({}))
+        tokens = load_tokens(settings.tokens_path, frozenset(topology.agents))
+        return cls(settings, topology, policies, rules, directory, tokens, clock, engine_settings)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if self.started:
+            return
+        if not self.settings.verify_signatures:
+            log.warning("provider signature verification is DISABLED for every webhook "
+                        "(OMNIROUTE_VERIFY_SIGNATURES=false): demo use only")
+        demo = self.tokens.uses_any(demo_digests())
+        if demo:
+            log.warning("demo tokens are configured (%s): replace %s before exposing "
+                        "this server", ", ".join(demo), self.settings.tokens_path)
+        await self.service.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        await self.service.stop()
+        await self.store.close()
+
+    # ------------------------------------------------------------------ ingest
+    async def ingest(self, adapter_name: str, request: InboundRequest) -> list[IngestOutcome]:
+        """One webhook delivery (possibly a batch) through the single ingest path."""
+        adapter = self.adapters[adapter_name]
+        adapter.verify(request)
+        now = self.clock()
+        return [await self.ingest_item(item, now) for item in adapter.parse(request, now)]
+
+    async def ingest_normalized(self, data: NormalizedInput) -> IngestOutcome:
+        """The generic JSON endpoint: a pre-normalized interaction, same path as webhooks."""
+        now = self.clock()
+        item = normalized_inbound(data, now, self.settings.default_region)
+        outcome = await self.ingest_item(item, now, customer_id=data.customer_id)
+        return outcome
+
+    async def ingest_item(
+        self, item: Inbound, now: float, customer_id: str | None = None
+    ) -> IngestOutcome:
+        # Serialised: decide → act → apply must not interleave for one key, and with
+        # the memory store nothing inside awaits for long.
+        async with self._ingest_lock:
+            decision = decide(item, identity=self.identity, conversations=self.conversations,
+                              gate=self.gate, now=now)
+            if customer_id is not None:
+                decision = replace(
+                    decision, interaction=replace(decision.interaction, customer_id=customer_id)
+                )
+            decision, outcome = await self._act(decision, now)
+            apply(decision, identity=self.identity, conversations=self.conversations,
+                  gate=self.gate, now=now)
+            return outcome
+
+    async def _act(
+        self, decision: IngestDecision, now: float
+    ) -> tuple[IngestDecision, IngestOutcome]:
+        kind = decision.kind
+        if kind is DecisionKind.DUPLICATE:
+            return decision, await self._duplicate(decision)
+        if kind is DecisionKind.HANGUP:
+            return decision, await self._hangup(decision)
+        if kind is DecisionKind.AUTO_REPLY:
+            return decision, IngestOutcome(decision.target_id, kind, False)
+        if kind is DecisionKind.FOLLOW_UP:
+            outcome = await self._follow_up(decision, now)
+            if outcome is not None:
+                return decision, outcome
+            # The open interaction is gone from the store: this message is new work.
+            decision = replace(decision, kind=DecisionKind.NEW,
+                               target_id=decision.interaction.id)
+        return decision, await self._new(decision, now)
+
+    async def _new(self, decision: IngestDecision, now: float) -> IngestOutcome:
+        interaction = decision.interaction
+        classification = self.classify(interaction, now)
+        result = await self.service.decide(self.store.ingest(interaction, classification.plan))
+        if result.created:
+            self.metrics.count_rule(classification.rule)
+        return IngestOutcome(result.interaction_id, DecisionKind.NEW, result.created,
+                             result.status, classification.rule, classification.version)
+
+    async def _duplicate(self, decision: IngestDecision) -> IngestOutcome:
+        status: Status | None = None
+        # An auto-reply or hang-up id, or one long evicted, is not in the store: the id
+        # still stands.
+        with contextlib.suppress(UnknownInteraction):
+            status = (await self.store.get(decision.target_id)).status
+        return IngestOutcome(decision.target_id, DecisionKind.DUPLICATE, False, status)
+
+    async def _hangup(self, decision: IngestDecision) -> IngestOutcome:
+        target = decision.target_id
+        try:
+            view = await self.store.get(target)
+        except UnknownInteraction:
+            return IngestOutcome(target, DecisionKind.HANGUP, False)
+        if view.status in _ABANDONABLE:
+            view = await self.store.abandon(target, "caller_hangup")
+        return IngestOutcome(target, DecisionKind.HANGUP, False, view.status)
+
+    async def _follow_up(self, decision: IngestDecision, now: float) -> IngestOutcome | None:
+        target = decision.target_id
+        try:
+            view = await self.store.get(target)
+        except UnknownInteraction:
+            return None
+        if view.status in FINAL_STATUSES:
+            return None
+        message = decision.interaction
+        self.follow_ups.setdefault(target, []).append(
+            FollowUp(now, message.channel, message.idempotency_key, message.summary)
+        )
+        return IngestOutcome(target, DecisionKind.FOLLOW_UP, False, view.status,
+                             view.plan.rule, view.plan.rule_version)
+
+    # ------------------------------------------------------------------ rules
+    def profile(self, customer_id: str | None) -> CustomerProfile:
+        return self.directory.profile(customer_id or "anonymous")
+
+    def classify(self, interaction: Interaction, now: float) -> Classification:
+        return self.rules.classify(interaction, self.profile(interaction.customer_id), now)
+
+    def explain(self, view: WorkView) -> DryRun | None:
+        """Re-evaluate the rules version that routed `view`, with every rule's outcome."""
+        try:
+            return self.rules.dry_run(view.interaction, self.profile(view.interaction.customer_id),
+                                      self.clock(), version=view.plan.rule_version)
+        except Exception:  # explain is best effort: a view must still render
+            log.debug("explain failed for %s", view.id, exc_info=True)
+            return None
+
+    # ------------------------------------------------------------------ routing changes
+    async def replan(self, interaction_id: str, reason: str | None = None) -> WorkView:
+        """Classify again with the live rules and move the interaction to the new plan."""
+        view = await self.store.get(interaction_id)
+        plan = self.classify(view.interaction, self.clock()).plan
+        return await self.store.transfer(interaction_id, plan, reason or "replan")
+
+    async def transfer(
+        self, interaction_id: str, queue: str, *, skills: Mapping[str, int] | None = None,
+        priority: int | None = None, agent_id: str | None = None, reason: str | None = None,
+    ) -> WorkView:
+        """Move to another queue, keeping the plan's other terms unless given."""
+        if queue not in self.topology.queues:
+            raise UnknownQueue(queue)
+        view = await self.store.get(interaction_id)
+        plan = transfer_plan(view.plan, queue, skills, priority, agent_id)
+        return await self.store.transfer(interaction_id, plan, reason or "transfer")
+
+    # ------------------------------------------------------------------ reading
+    async def stats(self) -> tuple[Snapshot, SlaStats]:
+        snapshot = await self.store.snapshot()
+        return snapshot, self.tracker.stats(snapshot.at, snapshot)
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"store": False, "rules": False, "service": self.started}
+        try:
+            checks["store"] = await self.store.ping()
+        except Exception:
+            log.warning("store ping failed", exc_info=True)
+        with contextlib.suppress(NothingPublished):
+            checks["rules"] = self.rules.active is not None
+        return checks
+
+    def _snapshot_now(self) -> Snapshot:
+        # The Prometheus collector is synchronous; the memory store can answer in place.
+        store = self.store
+        if isinstance(store, MemoryStore):
+            return store.engine.snapshot()
+        raise RuntimeError("scrape-time snapshot needs a synchronous store view")
+
+    def _on_event(self, event: Event) -> None:
+        # A finished interaction ends its conversation: the next message is new work.
+        if isinstance(event, InteractionEvent) and event.kind in _FINISHED_KINDS:
+            self.conversations.close(event.interaction_id)
+
+
+# ---------------------------------------------------------------------- helpers
+def open_store(
+    url: str, topology: Topology, clock: Clock, policies: SlaPolicies,
+    engine_settings: EngineSettings | None,
+) -> MemoryStore:
+    if url.startswith("memory://"):
+        return MemoryStore(topology, clock, policies, engine_settings)
+    raise ConfigError(f"OMNIROUTE_STORE_URL: unsupported store {url!r} (use memory://)")
+
+
+def seed_rules(path: Path, topology: Topology) -> RuleEngine:
+    """A rule engine whose version 1 is the rules file (validated with positions)."""
+    engine = RuleEngine(InMemoryRuleRepository(time.time), topology)
+    loaded = load_ruleset(path)
+    engine.publish(loaded.spec, base_version=None, author="config",
+                   comment=f"seeded from {path.name}", source=loaded.source)
+    return engine
+
+
+def load_tokens(path: Path, agents: frozenset[str]) -> TokenRegistry:
+    if not path.exists():
+        raise ConfigError(
+            f"OMNIROUTE_TOKENS_FILE: {str(path)!r} does not exist (every API route needs"
+            " a token; see config/tokens.yaml for the format)"
+        )
+    return TokenRegistry.load(path, agents)
+
+
+def transfer_plan(
+    plan: RoutingPlan, queue: str, skills: Mapping[str, int] | None, priority: int | None,
+    agent_id: str | None,
+) -> RoutingPlan:
+    changed = replace(plan, queue=queue, steps=(), overflow_queue=plan.overflow_queue)
+    if skills is not None:
+        changed = replace(changed, skills=tuple(
+            sorted(SkillRequirement(name, level) for name, level in skills.items())
+        ))
+    if priority is not None:
+        changed = replace(changed, priority=priority)
+    if agent_id is not None:
+        changed = replace(changed, preferred_agent=agent_id,
+                          preferred_timeout=plan.preferred_timeout or 30.0)
+    return changed
+
+
+def normalized_inbound(data: NormalizedInput, now: float, region: str) -> Inbound:
+    """A generic JSON interaction as an `Inbound`, with a canonical identity address."""
+    key = data.idempotency_key
+    address = _canonical(data.channel, data.address, region)
+    interaction = Interaction(
+        id=make_interaction_id(data.channel, key),
+        channel=data.channel,
+        idempotency_key=key,
+        created_at=now,
+        customer_id=data.customer_id,
+        address=address,
+        to=data.to,
+        subject=data.subject,
+        summary=data.summary,
+        language=data.language,
+        intent=data.intent,
+        sentiment=data.sentiment,
+        public=data.public,
+        reach=data.reach,
+        attributes=dict(data.attributes or {}),
+    )
+    conversation = data.conversation_key or f"api:{data.channel.value}:{key}"
+    return Inbound(
+        kind=InboundKind.MESSAGE,
+        interaction=interaction,
+        addresses=() if address is None else (address,),
+        conversation_key=conversation,
+        # Only an explicit conversation key lets later messages join this one.
+        join_window=None if data.conversation_key else 0.0,
+    )
+
+
+def _canonical(channel: Channel, address: str | None, region: str) -> str | None:
+    if not address:
+        return None
+    if channel in (Channel.VOICE, Channel.SMS):
+        return voice_endpoint(address, region, "address")
+    if channel is Channel.EMAIL:
+        return normalize_email(address, "address")
+    if ":" not in address:
+        raise UnprocessablePayload(
+            "address", "social addresses are written network:user-id", address
+        )
+    return address
