@@ -22,7 +22,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 _PACKAGES = (
     "fastapi", "uvicorn", "uvloop", "pydantic", "redis", "hiredis", "prometheus-client",
-    "sortedcontainers", "common-expression-language", "phonenumbers",
+    "sortedcontainers", "cel-expr-python", "phonenumbers",
 )
 
 

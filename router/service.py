@@ -76,9 +76,7 @@ class RoutingService:
             delay = self.max_timer_sleep
             if due is not None:
                 delay = min(delay, max(0.0, due - self.clock()))
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=delay)
+            await _wait(self._changed, delay)
 
     async def decide(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run one routing transition, timing it for the decision-latency histogram."""
@@ -101,8 +99,18 @@ class RoutingService:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=min(remaining, 1.0))
+            await _wait(changed, min(remaining, 1.0))
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait for `event` at most `seconds`.
+
+    `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` swallows a cancellation
+    that arrives just as the event is set, which left the timer task unstoppable.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

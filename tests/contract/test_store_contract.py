@@ -1,0 +1,102 @@
+"""The `Store` contract: what every store must do, written against the protocol only."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.model import Presence
+from router.clock import VirtualClock
+from router.errors import IllegalTransition, NotHeldByAgent, UnknownInteraction
+from router.events import Event, EventKind, InteractionEvent
+from router.interaction import Channel, Status
+from router.plan import RoutingPlan, SkillRequirement
+from router.store import Store
+from tests.conftest import make_interaction
+
+
+async def test_is_a_store(store: Store) -> None:
+    assert isinstance(store, Store)
+    assert await store.ping()
+
+
+async def test_ingest_is_idempotent(store: Store, clock: VirtualClock) -> None:
+    first = await store.ingest(make_interaction(Channel.SMS, key="SM1"), RoutingPlan("general"))
+    again = await store.ingest(make_interaction(Channel.SMS, key="SM1"), RoutingPlan("general"))
+    assert first.created and not again.created
+    assert again.interaction_id == first.interaction_id
+    assert await store.find_by_key("SM1") == first.interaction_id
+    snapshot = await store.snapshot()
+    assert snapshot.statuses["queued"] == 1
+
+
+async def test_full_lifecycle(store: Store, clock: VirtualClock) -> None:
+    events: list[Event] = []
+    store.subscribe(events.append)
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.VOICE), RoutingPlan("billing"))
+    reservation = await store.pull("alice")
+    assert reservation is not None and reservation.interaction_id == result.interaction_id
+    assert reservation.expires_at == clock.now + 10
+    await store.accept("alice", result.interaction_id)
+    await store.wrap_up("alice", result.interaction_id)
+    view = await store.complete("alice", result.interaction_id, "resolved")
+    assert view.status is Status.COMPLETED and view.disposition == "resolved"
+    lifecycle = [e.kind for e in events if isinstance(e, InteractionEvent)]
+    assert lifecycle == [
+        EventKind.QUEUED, EventKind.RESERVED, EventKind.ASSIGNED, EventKind.WRAP_UP,
+        EventKind.COMPLETED,
+    ]
+
+
+async def test_pull_respects_skills_and_order(store: Store, clock: VirtualClock) -> None:
+    await store.set_presence("emil", Presence.AVAILABLE, auto_offer=False)  # spanish 2
+    await store.ingest(make_interaction(Channel.EMAIL, id="mail"), RoutingPlan("general"))
+    await store.ingest(
+        make_interaction(Channel.VOICE, id="es-call"),
+        RoutingPlan("general", skills=(SkillRequirement("spanish", 4),)),
+    )
+    await store.ingest(make_interaction(Channel.CHAT, id="chat"), RoutingPlan("general"))
+    got = await store.pull("emil")
+    assert got is not None and got.interaction_id == "chat"  # call needs spanish 4
+
+
+async def test_push_offer_and_expiry_returns_with_age(store: Store, clock: VirtualClock) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE)
+    result = await store.ingest(make_interaction(Channel.VOICE), RoutingPlan("billing"))
+    assert (await store.get(result.interaction_id)).status is Status.RESERVED
+    enqueued = (await store.get(result.interaction_id)).enqueued_at
+    clock.advance(11)
+    assert await store.run_timers() >= 1
+    view = await store.get(result.interaction_id)
+    assert view.status is Status.QUEUED and view.enqueued_at == enqueued
+    assert await store.next_timer_at() is not None
+
+
+async def test_errors_are_typed(store: Store) -> None:
+    with pytest.raises(UnknownInteraction):
+        await store.get("missing")
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    with pytest.raises(NotHeldByAgent):
+        await store.accept("alice", result.interaction_id)
+    await store.abandon(result.interaction_id)
+    with pytest.raises(IllegalTransition):
+        await store.cancel(result.interaction_id)
+
+
+async def test_transfer_and_agent_view(store: Store) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.accept("alice", result.interaction_id)
+    assert (await store.agent("alice")).active == {Channel.CHAT: 1}
+    view = await store.transfer(result.interaction_id, RoutingPlan("vip"), "vip customer")
+    assert view.status is Status.QUEUED and view.queue == "vip"
+    assert (await store.agent("alice")).held == {}
+
+
+async def test_not_ready_with_reason_and_snapshot(store: Store) -> None:
+    view = await store.set_presence("gus", Presence.NOT_READY, "lunch")
+    assert view.presence is Presence.NOT_READY and view.reason == "lunch"
+    snapshot = await store.snapshot()
+    assert snapshot.agents_by_presence["social_care"]["not_ready"] == 1
