@@ -298,12 +298,10 @@ class RoutingEngine:
             and self.settings.strategy is Strategy.LEAST_OCCUPIED
         ) or (channel is not None and channel in state.profile.blocking):
             channel = None
-        channels: Iterable[Channel]
-        if channel is None:
-            channels = Channel
-        else:
-            # Blocking channels open or close whenever anything at all is held.
-            channels = {channel, *state.profile.blocking}
+        # Blocking channels open or close whenever anything at all is held.
+        channels: Iterable[Channel] = (
+            Channel if channel is None else {channel, *state.profile.blocking}
+        )
         ready_for_push = state.auto_offer
         for ch in channels:
             takes = ready_for_push and state.can_take(ch)
@@ -698,9 +696,13 @@ class RoutingEngine:
         elif kind is _Timer.STEP:
             if token // 100 == item.seq and item.status is Status.QUEUED:
                 self._catch_up_steps(item, now, upto=token % 100 + 1)
-        elif token != item.seq or item.status not in _UNANSWERED:
-            return  # an SLA timer of an earlier leg, or the interaction was answered
-        elif kind is _Timer.AT_RISK:
+        elif token == item.seq:  # the other timers belong to one queue leg
+            self._fire_leg_timer(kind, item, now)
+
+    def _fire_leg_timer(self, kind: _Timer, item: WorkItem, now: float) -> None:
+        if item.status not in _UNANSWERED:
+            return  # answered (or gone): SLA timers no longer apply
+        if kind is _Timer.AT_RISK:
             self._on_at_risk(item, now)
         elif kind is _Timer.BREACH:
             self._on_breach(item, now)

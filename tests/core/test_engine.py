@@ -147,7 +147,7 @@ def test_blocking_is_configurable(clock: VirtualClock) -> None:
 
 
 def test_completing_frees_capacity_and_push_offers_next(clock: VirtualClock) -> None:
-    e, events = build(clock, agent("a1"))
+    e, _ = build(clock, agent("a1"))
     e.set_presence("a1", Presence.AVAILABLE)
     e.ingest(make_interaction(Channel.VOICE, id="c1"), RoutingPlan("general"))
     e.ingest(make_interaction(Channel.VOICE, id="c2"), RoutingPlan("general"))
@@ -287,7 +287,7 @@ def test_acting_on_someone_elses_reservation(clock: VirtualClock) -> None:
     e, _ = build(clock, agent("a1"), agent("a2"))
     e.set_presence("a1", Presence.AVAILABLE)
     e.ingest(make_interaction(Channel.VOICE, id="x"), RoutingPlan("general"))
-    with pytest.raises(NotHeldByAgent, match="'x' is not held by agent 'a2'.*'a1'"):
+    with pytest.raises(NotHeldByAgent, match=r"'x' is not held by agent 'a2'.*'a1'"):
         e.accept("a2", "x")
 
 

@@ -166,7 +166,7 @@ class RoutingMachine(RuleBasedStateMachine):
         for agent_id, profile in AGENTS.items():
             view = self.engine.agent(agent_id)
             for item_id, channel in view.held.items():
-                assert item_id not in holders, f"{item_id} held by {holders[item_id]} and {agent_id}"
+                assert item_id not in holders, f"{item_id} held twice ({agent_id})"
                 holders[item_id] = agent_id
                 work = self.engine.view(item_id)
                 assert work.status in HELD_STATUSES and work.agent_id == agent_id
