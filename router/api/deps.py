@@ -15,7 +15,7 @@ from router.auth import READERS, Forbidden, Principal, Role
 from router.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -23,33 +23,33 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def principal(request: Request) -> Principal:
-    runtime = get_runtime(request)
+async def principal(request: Request) -> Principal:
+    runtime: Runtime = request.app.state.runtime
     return runtime.tokens.from_header(request.headers.get("authorization"))
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def reader(who: PrincipalDep) -> Principal:
+async def reader(who: PrincipalDep) -> Principal:
     if not who.has(*READERS):
         raise Forbidden(who.name, "read supervisor data (needs supervisor or viewer)")
     return who
 
 
-def supervisor(who: PrincipalDep) -> Principal:
+async def supervisor(who: PrincipalDep) -> Principal:
     if not who.has(Role.SUPERVISOR):
         raise Forbidden(who.name, "change routing (needs supervisor)")
     return who
 
 
-def ingest(who: PrincipalDep) -> Principal:
+async def ingest(who: PrincipalDep) -> Principal:
     if not who.has(Role.INGEST, Role.SUPERVISOR):
         raise Forbidden(who.name, "ingest interactions (needs ingest)")
     return who
 
 
-def interaction_reader(who: PrincipalDep) -> Principal:
+async def interaction_reader(who: PrincipalDep) -> Principal:
     # Agents look up the interactions they are offered; ingest clients the ones they sent.
     if not who.has(*READERS, Role.AGENT, Role.INGEST):
         raise Forbidden(who.name, "read interactions")
@@ -59,13 +59,13 @@ def interaction_reader(who: PrincipalDep) -> Principal:
 AgentId = Annotated[str, Path(description="Agent id from the topology", examples=["alice"])]
 
 
-def acting_agent(agent_id: AgentId, who: PrincipalDep) -> Principal:
+async def acting_agent(agent_id: AgentId, who: PrincipalDep) -> Principal:
     if not who.may_act_for(agent_id):
         raise Forbidden(who.name, f"act for agent {agent_id!r}")
     return who
 
 
-def agent_reader(agent_id: AgentId, who: PrincipalDep) -> Principal:
+async def agent_reader(agent_id: AgentId, who: PrincipalDep) -> Principal:
     if who.may_act_for(agent_id) or who.has(*READERS):
         return who
     raise Forbidden(who.name, f"read agent {agent_id!r}")
