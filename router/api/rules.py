@@ -37,7 +37,7 @@ _RULESET_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/yaml": {"schema": {"type": "string"}, "example":
                          "rules:\n  - name: vip\n    when: customer.tier == \"gold\"\n"
                          "    then: {queue: vip, priority: 7}\ndefault:\n"
-                         "  then: {queue: general}\n"},
+                         "  queue: general\n"},
     "application/json": {"schema": {"type": "object"}},
 }}}
 _ETAG = re.compile(r'^(?:W/)?"?v?(\d+)"?$')

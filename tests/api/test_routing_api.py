@@ -74,7 +74,7 @@ rules:
     when: interaction.channel == "social"
     then: {queue: social, skills: {social: 2}, priority: 5}
 default:
-  then: {queue: general}
+  queue: general
 """
 
 
@@ -83,7 +83,7 @@ async def test_rules_validate_publish_if_match_diff_rollback(client: httpx.Async
     current = await client.get("/rules", headers=auth("viewer"))
     assert current.headers["etag"] == '"1"'
     bad = await client.post("/rules/validate", content="rules: [{name: x, when: 'nope ==',"
-                            " then: {queue: general}}]\ndefault: {then: {queue: general}}",
+                            " then: {queue: general}}]\ndefault: {queue: general}",
                             headers={**yaml_type, **auth("viewer")})
     assert bad.json()["ok"] is False and bad.json()["errors"][0]["line"] is not None
     no_match = await client.post("/rules/publish", content=RULES,
