@@ -72,6 +72,8 @@ class EngineSettings:
     idempotency_ttl: float = 24 * 3600.0
 
 
+_CHANNELS = tuple(Channel)
+
 #: Not answered yet: SLA at-risk and breach still apply (a ringing offer is unanswered).
 _UNANSWERED = frozenset({Status.QUEUED, Status.RESERVED})
 
@@ -293,6 +295,8 @@ class RoutingEngine:
         Only `channel` changes unless blocking or the strategy makes every channel
         depend on this change (then `channel` is None).
         """
+        if not state.auto_offer and not state.indexed:
+            return  # a pull-mode agent sits in no ready index: nothing to refresh
         if (
             channel is not None
             and self.settings.strategy is Strategy.LEAST_OCCUPIED
@@ -395,21 +399,34 @@ class RoutingEngine:
             self._reserve(item, best[1], now, offer=True)
 
     def _best_for(self, state: AgentState, skip_rejected: bool) -> WorkItem | None:
-        """The best waiting item this agent may take now (pull direction)."""
+        """The best waiting item this agent may take now (pull direction).
+
+        Hot path: compares the heads of the agent's buckets; only when a head was
+        rejected by this agent (push) does it look further down that bucket.
+        """
         best: OrderKey | None = None
         preferred = self._preferred.get(state.id)
         if preferred:
             best = self._first_takeable(preferred, state, skip_rejected, check_channel=True)
-        for channel in Channel:
+        items = self._items
+        for channel in _CHANNELS:
             if not state.can_take(channel):
                 continue
             for bucket in self._agent_buckets(state, channel):
-                if not bucket.items:
+                waiting = bucket.items
+                if not waiting:
                     continue
-                key = self._first_takeable(bucket.items, state, skip_rejected, False)
-                if key is not None and (best is None or key < best):
-                    best = key
-        return None if best is None else self._items[best[3]]
+                # SortedList keeps sublists; reading the first one directly skips the
+                # general index arithmetic of __getitem__ (the pull's inner loop).
+                key = waiting._lists[0][0]
+                if best is not None and key >= best:
+                    continue
+                if skip_rejected and state.id in items[key[3]].rejected_by:
+                    key = self._first_takeable(waiting, state, True, False)
+                    if key is None or (best is not None and key >= best):
+                        continue
+                best = key
+        return None if best is None else items[best[3]]
 
     def _first_takeable(
         self, keys: SortedList, state: AgentState, skip_rejected: bool, check_channel: bool
@@ -495,7 +512,7 @@ class RoutingEngine:
             raise NotHeldByAgent(interaction_id, agent_id, item.agent_id)
         return state, item
 
-    def accept(self, agent_id: str, interaction_id: str) -> WorkView:
+    def accept(self, agent_id: str, interaction_id: str) -> None:
         state, item = self._held_item(agent_id, interaction_id)
         self._check(item, Status.ASSIGNED)
         now = self.clock()
@@ -505,16 +522,16 @@ class RoutingEngine:
         state.missed_offers = 0
         self._record(item, now, EventKind.ASSIGNED, agent_id, None)
         self._emit(EventKind.ASSIGNED, item, now, Status.RESERVED, agent_id=agent_id)
-        return self.view(item.id)
+        return None
 
-    def reject(self, agent_id: str, interaction_id: str, reason: str | None = None) -> WorkView:
+    def reject(self, agent_id: str, interaction_id: str, reason: str | None = None) -> None:
         """Hand a reservation back; the interaction keeps its place (original age)."""
         state, item = self._held_item(agent_id, interaction_id)
         self._check(item, Status.QUEUED)
         now = self.clock()
         self._return_reservation(item, state, now, reason or "rejected", offer=True)
         self._match_agent(state, now)
-        return self.view(item.id)
+        return None
 
     def _return_reservation(
         self, item: WorkItem, state: AgentState, now: float, reason: str, offer: bool,
@@ -534,7 +551,7 @@ class RoutingEngine:
             return
         self._enter_queue(item, now)
 
-    def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView:
+    def wrap_up(self, agent_id: str, interaction_id: str) -> None:
         state, item = self._held_item(agent_id, interaction_id)
         self._check(item, Status.WRAP_UP)
         now = self.clock()
@@ -547,11 +564,11 @@ class RoutingEngine:
         self._emit(EventKind.WRAP_UP, item, now, Status.ASSIGNED, agent_id=agent_id)
         if previous is not state.shown_presence:
             self._emit_presence(state, previous, now)
-        return self.view(item.id)
+        return None
 
     def complete(
         self, agent_id: str, interaction_id: str, disposition: str | None = None
-    ) -> WorkView:
+    ) -> None:
         state, item = self._held_item(agent_id, interaction_id)
         self._check(item, Status.COMPLETED)
         now = self.clock()
@@ -570,18 +587,18 @@ class RoutingEngine:
         if previous_presence is not state.shown_presence:
             self._emit_presence(state, previous_presence, now)
         self._match_agent(state, now)
-        return self.view(item.id)
+        return None
 
     # ------------------------------------------------------------------ ending early
-    def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
+    def abandon(self, interaction_id: str, reason: str | None = None) -> None:
         """The customer left (hung up, closed the chat) before being answered."""
-        return self._end_early(interaction_id, Status.ABANDONED, reason)
+        self._end_early(interaction_id, Status.ABANDONED, reason)
 
-    def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView:
+    def cancel(self, interaction_id: str, reason: str | None = None) -> None:
         """The system or a supervisor withdrew the interaction."""
-        return self._end_early(interaction_id, Status.CANCELLED, reason)
+        self._end_early(interaction_id, Status.CANCELLED, reason)
 
-    def _end_early(self, interaction_id: str, target: Status, reason: str | None) -> WorkView:
+    def _end_early(self, interaction_id: str, target: Status, reason: str | None) -> None:
         item = self._live(interaction_id)
         self._check(item, target)
         now = self.clock()
@@ -601,11 +618,11 @@ class RoutingEngine:
         self._finish(item)
         if holder is not None:
             self._match_agent(holder, now)
-        return self.view(interaction_id)
+        return None
 
     def transfer(
         self, interaction_id: str, plan: RoutingPlan, reason: str | None = None
-    ) -> WorkView:
+    ) -> None:
         """Re-plan to another queue (from queued or assigned), keeping the history.
 
         The new leg starts its own SLA clock; the interaction keeps its creation time.
@@ -641,7 +658,7 @@ class RoutingEngine:
         self._enter_queue(item, now)
         if holder is not None:
             self._match_agent(holder, now)
-        return self.view(interaction_id)
+        return None
 
     def _live(self, interaction_id: str) -> WorkItem:
         item = self._items.get(interaction_id)
@@ -837,7 +854,9 @@ class RoutingEngine:
                 queue=item.queue, team=self.topology.team_of(item.queue), status=item.status,
                 previous=previous, agent_id=agent_id, priority=item.target.priority,
                 enqueued_at=item.enqueued_at, waited=now - item.enqueued_at, handled=handled,
-                reason=reason, detail=detail or {},
+                reason=reason,
+                # The threshold travels with the event so SLA measurement needs no look-up.
+                detail={"threshold": item.deadline.threshold, **(detail or {})},
             )
         )
 

@@ -33,7 +33,9 @@ class EventKind(StrEnum):
     AGENT_PRESENCE = "agent_presence"
 
 
-@dataclass(frozen=True, slots=True)
+# Events are not `frozen`: a frozen dataclass pays object.__setattr__ per field on
+# construction, and one event is built per transition. Treat them as immutable.
+@dataclass(slots=True)
 class InteractionEvent:
     """Something happened to one interaction.
 
@@ -58,7 +60,7 @@ class InteractionEvent:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentEvent:
     """An agent's presence changed (including the derived wrap_up presence)."""
 

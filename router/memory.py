@@ -43,31 +43,38 @@ class MemoryStore:
         return self.engine.pull(agent_id)
 
     async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
-        return self.engine.accept(agent_id, interaction_id)
+        self.engine.accept(agent_id, interaction_id)
+        return self.engine.view(interaction_id)
 
     async def reject(
         self, agent_id: str, interaction_id: str, reason: str | None = None
     ) -> WorkView:
-        return self.engine.reject(agent_id, interaction_id, reason)
+        self.engine.reject(agent_id, interaction_id, reason)
+        return self.engine.view(interaction_id)
 
     async def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView:
-        return self.engine.wrap_up(agent_id, interaction_id)
+        self.engine.wrap_up(agent_id, interaction_id)
+        return self.engine.view(interaction_id)
 
     async def complete(
         self, agent_id: str, interaction_id: str, disposition: str | None = None
     ) -> WorkView:
-        return self.engine.complete(agent_id, interaction_id, disposition)
+        self.engine.complete(agent_id, interaction_id, disposition)
+        return self.engine.view(interaction_id)
 
     async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
-        return self.engine.abandon(interaction_id, reason)
+        self.engine.abandon(interaction_id, reason)
+        return self.engine.view(interaction_id)
 
     async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView:
-        return self.engine.cancel(interaction_id, reason)
+        self.engine.cancel(interaction_id, reason)
+        return self.engine.view(interaction_id)
 
     async def transfer(
         self, interaction_id: str, plan: RoutingPlan, reason: str | None = None
     ) -> WorkView:
-        return self.engine.transfer(interaction_id, plan, reason)
+        self.engine.transfer(interaction_id, plan, reason)
+        return self.engine.view(interaction_id)
 
     async def set_presence(
         self, agent_id: str, presence: Presence, reason: str | None = None,

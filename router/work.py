@@ -7,7 +7,7 @@ outside the core can change routing state behind its back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from agents.model import AgentProfile, Presence
 from router.deadlines import Deadline
@@ -16,8 +16,9 @@ from router.ordering import OrderKey
 from router.plan import RoutingPlan, Target
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
+    """One line of an interaction's history (a tuple: cheap on the hot path)."""
+
     at: float
     event: str
     agent_id: str | None = None

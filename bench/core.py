@@ -1,0 +1,287 @@
+"""Core benchmark: the in-process routing engine, no I/O.
+
+    python -m bench.core            # full run (fills 1M queued: needs ~2-3 GB and minutes)
+    python -m bench.core --quick    # seconds; proves the harness works, numbers indicative
+
+What is measured (virtual clock, so timers never interfere):
+- lifecycles/s: steady state with a backlog of Q queued interactions; each lifecycle is
+  ingest (enqueue) → an agent pulls (the decision: best eligible by the universal order)
+  → accept → complete. One in, one out, so the backlog stays at Q.
+- decision latency p50/p99: the pull alone, timed per call.
+- push decisions: an interaction arrives and is matched to the best ready agent
+  (agents in push mode, no backlog), timed per ingest.
+- scaling: pull decision cost at Q = 1k … 1M queued.
+- memory: RSS growth per queued interaction while filling the backlog.
+- subscribers: the lifecycle rate again with the SLA tracker and Prometheus recorder
+  subscribed, for their overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.model import AgentProfile, Presence, Queue, Team
+from bench.report import percentile, summarize, write_result
+from router.clock import VirtualClock
+from router.engine import RoutingEngine
+from router.interaction import Channel, Interaction
+from router.plan import RoutingPlan, SkillRequirement
+from router.topology import Topology
+
+QUEUES = ("general", "billing", "vip", "social")
+CHANNELS = (Channel.VOICE, Channel.CHAT, Channel.SMS, Channel.EMAIL, Channel.SOCIAL)
+REQUIREMENTS: tuple[tuple[SkillRequirement, ...], ...] = (
+    (),
+    (SkillRequirement("english", 2),),
+    (SkillRequirement("billing", 2),),
+    (SkillRequirement("spanish", 3),),
+)
+
+
+def topology(agents: int) -> Topology:
+    teams = {"csr": Team("csr"), "social_care": Team("social_care", social_care=True)}
+    queues = {q: Queue(q, "social_care" if q == "social" else "csr") for q in QUEUES}
+    rng = random.Random(7)
+    profiles = {}
+    for n in range(agents):
+        social = n % 10 == 0
+        skills = {"english": rng.randint(2, 5), "billing": rng.randint(1, 5)}
+        if n % 3 == 0:
+            skills["spanish"] = rng.randint(3, 5)
+        profiles[f"a{n}"] = AgentProfile(
+            id=f"a{n}", teams=("social_care",) if social else ("csr",), skills=skills
+        )
+    return Topology("bench", teams, queues, profiles)
+
+
+@dataclass
+class Workload:
+    rng: random.Random
+    counter: int = 0
+
+    def next(self, now: float) -> tuple[Interaction, RoutingPlan]:
+        self.counter += 1
+        n = self.counter
+        channel = CHANNELS[n % len(CHANNELS)]
+        queue = "social" if channel is Channel.SOCIAL else QUEUES[n % 3]
+        interaction = Interaction(
+            id=f"i{n}", channel=channel, idempotency_key=f"k{n}", created_at=now,
+            customer_id=f"c{n % 50_000}", public=channel is Channel.SOCIAL,
+        )
+        plan = RoutingPlan(
+            queue, skills=REQUIREMENTS[self.rng.randrange(len(REQUIREMENTS))],
+            priority=self.rng.choice((0, 0, 0, 1, 2)),
+        )
+        return interaction, plan
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def build(
+    agents: int, queued: int, push: bool
+) -> tuple[RoutingEngine, VirtualClock, Workload, int]:
+    clock = VirtualClock(start=1_700_000_000.0)
+    engine = RoutingEngine(topology(agents), clock)
+    workload = Workload(random.Random(11))
+    for agent_id in engine.agent_ids():
+        engine.set_presence(agent_id, Presence.AVAILABLE, auto_offer=push)
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(queued):
+        engine.ingest(*workload.next(clock.now))
+        clock.now += 0.001
+    gc.collect()
+    grown = rss_bytes() - before
+    return engine, clock, workload, grown
+
+
+def attach_subscribers(engine: RoutingEngine) -> None:
+    from router.metrics import MetricsRecorder
+    from sla.measure import ServiceLevelTracker
+    from sla.policy import SlaPolicies
+
+    policies = SlaPolicies([])
+    engine.subscribe(ServiceLevelTracker(policies))
+    engine.subscribe(MetricsRecorder.from_policies(policies, snapshot=engine.snapshot))
+
+
+def pull_lifecycles(
+    engine: RoutingEngine, clock: VirtualClock, workload: Workload, count: int
+) -> tuple[float, list[float]]:
+    """`count` lifecycles in pull mode; returns (lifecycles/s, pull latencies in µs)."""
+    agents = engine.agent_ids()
+    rng = random.Random(5)
+    latencies: list[float] = []
+    perf = time.perf_counter
+    done = 0
+    started = perf()
+    while done < count:
+        engine.ingest(*workload.next(clock.now))
+        agent_id = agents[rng.randrange(len(agents))]
+        t0 = perf()
+        reservation = engine.pull(agent_id)
+        latencies.append((perf() - t0) * 1e6)
+        if reservation is not None:
+            engine.accept(agent_id, reservation.interaction_id)
+            engine.complete(agent_id, reservation.interaction_id)
+            done += 1
+        clock.now += 0.001
+    elapsed = perf() - started
+    return done / elapsed, latencies
+
+
+def push_decisions(
+    engine: RoutingEngine, clock: VirtualClock, workload: Workload, count: int
+) -> tuple[float, list[float]]:
+    """Arrivals matched to ready agents; each is then accepted and completed."""
+    latencies: list[float] = []
+    perf = time.perf_counter
+    started = perf()
+    for _ in range(count):
+        interaction, plan = workload.next(clock.now)
+        t0 = perf()
+        engine.ingest(interaction, plan)
+        latencies.append((perf() - t0) * 1e6)
+        view = engine.view(interaction.id)
+        if view.agent_id is not None:
+            engine.accept(view.agent_id, interaction.id)
+            engine.complete(view.agent_id, interaction.id)
+        clock.now += 0.001
+    return count / (perf() - started), latencies
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_us": percentile(ordered, 0.50),
+        "p99_us": percentile(ordered, 0.99),
+        "max_us": ordered[-1],
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    lifecycle_sizes: tuple[tuple[int, int], ...]  # (agents, queued)
+    scaling: tuple[int, ...]
+    lifecycles: int
+    repeats: int
+
+
+FULL = Plan(((1_000, 10_000), (50_000, 1_000_000)), (1_000, 10_000, 100_000, 1_000_000),
+            50_000, 3)
+QUICK = Plan(((200, 2_000),), (1_000, 10_000), 3_000, 2)
+
+
+def run(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    results: dict[str, Any] = {"lifecycles": [], "push": [], "scaling": [], "subscribers": {}}
+    for agents, queued in plan.lifecycle_sizes:
+        progress(f"filling {queued:,} queued with {agents:,} agents (pull mode)")
+        engine, clock, workload, grown = build(agents, queued, push=False)
+        rates, all_latencies = [], []
+        for _ in range(plan.repeats):
+            rate, latencies = pull_lifecycles(engine, clock, workload, plan.lifecycles)
+            rates.append(rate)
+            all_latencies.extend(latencies)
+        results["lifecycles"].append({
+            "agents": agents, "queued": queued, "lifecycles_per_s": summarize(rates),
+            "pull_decision": latency_summary(all_latencies),
+            "rss_bytes_per_queued": grown / queued if queued else None,
+        })
+        progress(f"  {summarize(rates)['median']:,.0f} lifecycles/s,"
+                 f" pull p99 {latency_summary(all_latencies)['p99_us']:.1f} µs,"
+                 f" {grown / queued:,.0f} B per queued")
+        del engine, workload
+        gc.collect()
+
+        progress(f"push decisions with {agents:,} ready agents")
+        engine, clock, workload, _ = build(agents, 0, push=True)
+        rates, all_latencies = [], []
+        for _ in range(plan.repeats):
+            rate, latencies = push_decisions(engine, clock, workload, plan.lifecycles)
+            rates.append(rate)
+            all_latencies.extend(latencies)
+        results["push"].append({
+            "agents": agents, "lifecycles_per_s": summarize(rates),
+            "arrival_decision": latency_summary(all_latencies),
+        })
+        del engine, workload
+        gc.collect()
+
+    for queued in plan.scaling:
+        progress(f"scaling: pull decision cost at {queued:,} queued")
+        engine, clock, workload, grown = build(1_000, queued, push=False)
+        _, latencies = pull_lifecycles(engine, clock, workload, min(plan.lifecycles, 20_000))
+        results["scaling"].append({"queued": queued, **latency_summary(latencies),
+                                   "rss_bytes_per_queued": grown / queued})
+        del engine, workload
+        gc.collect()
+
+    agents, queued = plan.lifecycle_sizes[0]
+    for label, subscribed in (("without", False), ("with", True)):
+        engine, clock, workload, _ = build(agents, queued, push=False)
+        if subscribed:
+            attach_subscribers(engine)
+        rates = [pull_lifecycles(engine, clock, workload, plan.lifecycles)[0]
+                 for _ in range(plan.repeats)]
+        results["subscribers"][label] = summarize(rates)
+    without = results["subscribers"]["without"]["median"]
+    with_ = results["subscribers"]["with"]["median"]
+    results["subscribers"]["overhead_fraction"] = 1 - with_ / without
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = ["| agents | queued | lifecycles/s (median) | pull p50 µs | pull p99 µs | B/queued |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for row in results["lifecycles"]:
+        d = row["pull_decision"]
+        lines.append(f"| {row['agents']:,} | {row['queued']:,} |"
+                     f" {row['lifecycles_per_s']['median']:,.0f} | {d['p50_us']:.1f} |"
+                     f" {d['p99_us']:.1f} | {row['rss_bytes_per_queued']:,.0f} |")
+    lines += ["", "| ready agents | push lifecycles/s | arrival p50 µs | arrival p99 µs |",
+              "|---:|---:|---:|---:|"]
+    for row in results["push"]:
+        d = row["arrival_decision"]
+        lines.append(f"| {row['agents']:,} | {row['lifecycles_per_s']['median']:,.0f} |"
+                     f" {d['p50_us']:.1f} | {d['p99_us']:.1f} |")
+    lines += ["", "| queued | pull p50 µs | pull p99 µs | B/queued |", "|---:|---:|---:|---:|"]
+    for row in results["scaling"]:
+        lines.append(f"| {row['queued']:,} | {row['p50_us']:.1f} | {row['p99_us']:.1f} |"
+                     f" {row['rss_bytes_per_queued']:,.0f} |")
+    subs = results["subscribers"]
+    lines += ["", f"Subscribers (SLA tracker + Prometheus recorder): "
+              f"{subs['without']['median']:,.0f} → {subs['with']['median']:,.0f} lifecycles/s"
+              f" ({subs['overhead_fraction']:.0%} overhead)."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.core", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    results = run(plan)
+    print(markdown(results))
+    if not args.no_write:
+        params = {"quick": args.quick, "plan": plan.__dict__}
+        path = write_result("core-quick" if args.quick else "core", params, results)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
