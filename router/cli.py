@@ -1,0 +1,260 @@
+"""The `omniroute` command line: serve, rules tooling, the demo, and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from router.errors import ConfigError, OmnirouteError
+
+app = typer.Typer(help="omniroute: omnichannel universal-queue routing.", no_args_is_help=True,
+                  add_completion=False)
+rules_app = typer.Typer(help="Validate and test routing rules offline.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (needs the bench/ directory of a source checkout).",
+                        no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(bench_app, name="bench")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+# ---------------------------------------------------------------------- serve
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (needs a shared store)")]
+    = None,
+    store_url: Annotated[str | None, typer.Option(help="memory:// (redis:// later)")] = None,
+    config_dir: Annotated[Path | None, typer.Option(help="Config directory")] = None,
+) -> None:
+    """Run the HTTP API.
+
+    Examples:
+
+      omniroute serve --port 8080
+
+      OMNIROUTE_TWILIO_AUTH_TOKEN=... omniroute serve --host 0.0.0.0 --config-dir /etc/omniroute
+    """
+    import os
+
+    import uvicorn
+
+    from router.settings import Settings
+
+    try:
+        settings = Settings.load(host=host, port=port, workers=workers, store_url=store_url,
+                                 config_dir=config_dir)
+        if settings.workers > 1 and settings.store_url.startswith("memory://"):
+            raise ConfigError("OMNIROUTE_WORKERS: more than one worker needs a shared store;"
+                              " memory:// lives inside one process")
+        from router.app import create_app
+        application = create_app(settings)  # fail fast on config before binding
+    except OmnirouteError as exc:
+        raise _fail(str(exc)) from None
+    if settings.workers > 1:  # pragma: no cover - needs the Redis store
+        for key, value in (("CONFIG_DIR", settings.config_dir), ("STORE_URL", settings.store_url)):
+            os.environ[f"OMNIROUTE_{key}"] = str(value)
+        uvicorn.run("router.app:app_from_env", factory=True, host=settings.host,
+                    port=settings.port, workers=settings.workers, log_level=settings.log_level)
+        return
+    uvicorn.run(application, host=settings.host, port=settings.port, loop="uvloop",
+                log_level=settings.log_level)
+
+
+# ---------------------------------------------------------------------- rules
+def _load_rules(file: Path) -> Any:
+    from rules import RulesetInvalid, load_ruleset
+
+    try:
+        return load_ruleset(file)
+    except RulesetInvalid as exc:
+        for problem in exc.problems:
+            err.print(f"{file}:{problem.line or '?'}:{problem.column or '?'}: {problem}")
+        raise typer.Exit(1) from None
+
+
+def _topology(config_dir: Path) -> Any:
+    from router.topology import Topology
+
+    path = config_dir / "contact-center.yaml"
+    return Topology.load(path) if path.exists() else None
+
+
+@rules_app.command("validate")
+def rules_validate(
+    file: Annotated[Path, typer.Argument(help="Ruleset YAML or JSON")],
+    config_dir: Annotated[Path, typer.Option(help="For queue/skill/agent checks")]
+    = Path("config"),
+) -> None:
+    """Validate a ruleset: every error and warning with its line and column.
+
+    Example:  omniroute rules validate config/rules.yaml
+    """
+    from rules import validate_ruleset
+
+    loaded = _load_rules(file)
+    report = validate_ruleset(loaded.spec, _topology(config_dir), loaded.source)
+    for problem in (*report.errors, *report.warnings):
+        color = "red" if problem in report.errors else "yellow"
+        console.print(f"[{color}]{problem.severity}[/{color}] {file}:{problem.line or '?'}:"
+                      f"{problem.column or '?'}: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/green] {file}: {len(loaded.spec.rules)} rules, "
+                  f"{len(report.warnings)} warnings")
+
+
+@rules_app.command("test")
+def rules_test(
+    file: Annotated[Path, typer.Argument(help="Ruleset YAML or JSON")],
+    interaction: Annotated[str, typer.Option(help="Interaction JSON (as POST /interactions)")],
+    config_dir: Annotated[Path, typer.Option(help="Config directory")] = Path("config"),
+) -> None:
+    """Show which rule an interaction matches, and why earlier rules did not.
+
+    Example:
+
+      omniroute rules test config/rules.yaml --interaction
+      '{"channel": "social", "idempotency_key": "t1", "public": true}'
+    """
+    from router.runtime import NormalizedInput, normalized_inbound
+    from rules import compile_ruleset
+
+    loaded = _load_rules(file)
+    try:
+        data = json.loads(interaction)
+        data["channel"] = _channel(data.get("channel", ""))
+        data.setdefault("idempotency_key", "cli-test")
+        item = normalized_inbound(NormalizedInput(**data), time.time(), "US")
+        compiled = compile_ruleset(loaded.spec, _topology(config_dir), loaded.source)
+    except (ValueError, TypeError, OmnirouteError) as exc:
+        raise _fail(f"--interaction: {exc}") from None
+    customer = _customer(config_dir, data.get("customer_id"))
+    explanation = compiled.explain(item.interaction, customer, time.time())
+    table = Table("rule", "outcome", "detail")
+    for trace in explanation.trace:
+        table.add_row(trace.rule, trace.outcome.value, trace.detail)
+    console.print(table)
+    plan = explanation.classification.plan
+    console.print(f"→ [bold]{explanation.classification.rule}[/bold]: queue={plan.queue} "
+                  f"priority={plan.priority} skills="
+                  f"{ {s.skill: s.min_proficiency for s in plan.skills} }")
+
+
+def _channel(value: str) -> Any:
+    from router.interaction import Channel
+
+    return Channel(value)
+
+
+def _customer(config_dir: Path, customer_id: str | None) -> Any:
+    from channels import InMemoryCustomerDirectory
+
+    path = config_dir / "customers.yaml"
+    directory = InMemoryCustomerDirectory.from_yaml(path) if path.exists() else None
+    if directory is None:
+        from router.customer import unknown_customer
+        return unknown_customer(customer_id or "anonymous")
+    return directory.profile(customer_id or "anonymous")
+
+
+# ---------------------------------------------------------------------- bench
+def _bench(module: str, args: list[str]) -> None:
+    root = Path.cwd()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        target = importlib.import_module(f"bench.{module}")
+    except ImportError as exc:
+        raise _fail(f"bench.{module} is not importable ({exc}); run from a source checkout"
+                    " that has the bench/ directory") from None
+    main = getattr(target, "main", None)
+    if main is None:
+        raise _fail(f"bench.{module} has no main()")
+    result = main(args) if _takes_args(main) else main()
+    if isinstance(result, int) and result:
+        raise typer.Exit(result)
+
+
+def _takes_args(function: Any) -> bool:
+    import inspect
+
+    try:
+        return bool(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return False
+
+
+_PASS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@bench_app.command("core", context_settings=_PASS)
+def bench_core(ctx: typer.Context) -> None:
+    """Routing core throughput/latency.  Example: omniroute bench core --help"""
+    _bench("core", list(ctx.args))
+
+
+@bench_app.command("adapters", context_settings=_PASS)
+def bench_adapters(ctx: typer.Context) -> None:
+    """Channel adapter parsing speed.  Example: omniroute bench adapters"""
+    _bench("adapters", list(ctx.args))
+
+
+@bench_app.command("rules", context_settings=_PASS)
+def bench_rules(ctx: typer.Context) -> None:
+    """Rule classification speed.  Example: omniroute bench rules"""
+    _bench("rules", list(ctx.args))
+
+
+# ---------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds to run (Ctrl-C stops earlier)")]
+    = 120.0,
+    port: Annotated[int, typer.Option(help="API port (0: do not serve HTTP)")] = 8080,
+    rate: Annotated[float, typer.Option(help="Arrivals per second across channels")] = 1.0,
+    config_dir: Annotated[Path, typer.Option(help="Config directory")] = Path("config"),
+    seed: Annotated[int, typer.Option(help="Random seed for the traffic")] = 7,
+) -> None:
+    """Run the example contact center with simulated traffic and agents.
+
+    Starts the API on the embedded store, feeds voice, e-mail, SMS and social traffic
+    through the real webhook adapters, lets the eight example agents pull and complete
+    work, and shows queues and service levels live.
+
+    Examples:
+
+      omniroute demo --duration 60
+
+      omniroute demo --rate 3 --port 9000
+    """
+    from router.api.demo import print_tokens, run_demo
+
+    print_tokens(console, port)
+    with contextlib.suppress(KeyboardInterrupt):
+        from router.service import run
+
+        run(run_demo(console, config_dir, duration, port, rate, random.Random(seed)))
+    console.print("demo stopped")
+
+
+def main() -> None:
+    """Console entry point (`omniroute`)."""
+    app()
+
