@@ -139,7 +139,9 @@ class RoutingEngine:
         """
         now = self.clock()
         self._expire_idempotency_keys(now)
-        existing = self._by_key.get(interaction.idempotency_key)
+        # Provider ids are unique per provider only: scope the key by channel.
+        dedup_key = f"{interaction.channel.value}:{interaction.idempotency_key}"
+        existing = self._by_key.get(dedup_key)
         if existing is not None:
             item = self._items.get(existing) or self._finished.get(existing)
             status = item.status if item is not None else Status.COMPLETED
@@ -149,8 +151,8 @@ class RoutingEngine:
         self._check_queue(plan.queue)
         item = self._new_item(interaction, plan, now)
         self._items[item.id] = item
-        self._by_key[interaction.idempotency_key] = item.id
-        self._key_expiry.append((now + self.settings.idempotency_ttl, interaction.idempotency_key))
+        self._by_key[dedup_key] = item.id
+        self._key_expiry.append((now + self.settings.idempotency_ttl, dedup_key))
         self._status_counts[Status.QUEUED] += 1
         self._record(item, now, EventKind.QUEUED, None, None)
         self._emit(EventKind.QUEUED, item, now, None)
@@ -884,8 +886,8 @@ class RoutingEngine:
             history=tuple(item.history),
         )
 
-    def find_by_key(self, idempotency_key: str) -> str | None:
-        return self._by_key.get(idempotency_key)
+    def find_by_key(self, channel: Channel, idempotency_key: str) -> str | None:
+        return self._by_key.get(f"{channel.value}:{idempotency_key}")
 
     def open_ids(self) -> list[str]:
         return list(self._items)

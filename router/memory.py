@@ -12,7 +12,7 @@ from router.clock import Clock
 from router.deadlines import DeadlinePolicy
 from router.engine import EngineSettings, IngestResult, RoutingEngine
 from router.events import Subscriber
-from router.interaction import Interaction
+from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
 from router.snapshot import Snapshot
 from router.topology import Topology
@@ -91,8 +91,8 @@ class MemoryStore:
     async def get(self, interaction_id: str) -> WorkView:
         return self.engine.view(interaction_id)
 
-    async def find_by_key(self, idempotency_key: str) -> str | None:
-        return self.engine.find_by_key(idempotency_key)
+    async def find_by_key(self, channel: Channel, idempotency_key: str) -> str | None:
+        return self.engine.find_by_key(channel, idempotency_key)
 
     async def agent(self, agent_id: str) -> AgentView:
         return self.engine.agent(agent_id)

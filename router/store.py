@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from agents.model import Presence
 from router.engine import IngestResult
 from router.events import Subscriber
-from router.interaction import Interaction
+from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
 from router.snapshot import Snapshot
 from router.work import AgentView, Reservation, WorkView
@@ -62,7 +62,9 @@ class Store(Protocol):
 
     async def get(self, interaction_id: str) -> WorkView: ...
 
-    async def find_by_key(self, idempotency_key: str) -> str | None: ...
+    async def find_by_key(self, channel: Channel, idempotency_key: str) -> str | None:
+        """The interaction a provider id (scoped by channel) was ingested as, if any."""
+        ...
 
     async def agent(self, agent_id: str) -> AgentView: ...
 

@@ -24,9 +24,12 @@ async def test_ingest_is_idempotent(store: Store, clock: VirtualClock) -> None:
     again = await store.ingest(make_interaction(Channel.SMS, key="SM1"), RoutingPlan("general"))
     assert first.created and not again.created
     assert again.interaction_id == first.interaction_id
-    assert await store.find_by_key("SM1") == first.interaction_id
+    assert await store.find_by_key(Channel.SMS, "SM1") == first.interaction_id
+    assert await store.find_by_key(Channel.EMAIL, "SM1") is None
+    other = await store.ingest(make_interaction(Channel.VOICE, key="SM1"), RoutingPlan("general"))
+    assert other.created  # the same provider id on another channel is another interaction
     snapshot = await store.snapshot()
-    assert snapshot.statuses["queued"] == 1
+    assert snapshot.statuses["queued"] == 2
 
 
 async def test_full_lifecycle(store: Store, clock: VirtualClock) -> None:
