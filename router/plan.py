@@ -9,19 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class SkillRequirement:
+class SkillRequirement(NamedTuple):
+    """A required skill and its minimum proficiency (1–5).
+
+    A tuple, not a dataclass: requirements are part of the routing index keys, and
+    tuples hash and compare in C. The range is validated where plans are built from
+    outside input (the rules model, the API); `requirement()` checks it too.
+    """
+
     skill: str
     min_proficiency: int = 1
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_proficiency <= 5:
-            raise ValueError(
-                f"min_proficiency for skill {self.skill!r} must be 1..5,"
-                f" got {self.min_proficiency!r}"
-            )
+
+def requirement(skill: str, min_proficiency: int = 1) -> SkillRequirement:
+    if not 1 <= min_proficiency <= 5:
+        raise ValueError(
+            f"min_proficiency for skill {skill!r} must be 1..5, got {min_proficiency!r}"
+        )
+    return SkillRequirement(skill, min_proficiency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,8 @@ def target_after(plan: RoutingPlan, applied: int) -> Target:
     Steps fire on the clock (`after` seconds from enqueue) or early, on SLA near-breach;
     counting applied steps rather than reading the clock keeps both paths one function.
     """
+    if applied == 0:  # the common case, on every enqueue: no copying, no sorting
+        return Target((plan.queue,), plan.skills, plan.priority)
     queues = [plan.queue]
     skills = {req.skill: req.min_proficiency for req in plan.skills}
     priority = plan.priority
