@@ -1,0 +1,25 @@
+"""The benchmark harness runs end to end (numbers are reported, never asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import core
+from bench.report import write_result
+
+
+def test_core_quick_plan_produces_every_section() -> None:
+    plan = core.Plan(((50, 300),), (200,), 300, 1)
+    results = core.run(plan, progress=lambda _message: None)
+    assert [row["queued"] for row in results["lifecycles"]] == [300]
+    assert results["lifecycles"][0]["lifecycles_per_s"]["median"] > 0
+    assert results["scaling"][0]["queued"] == 200
+    assert set(results["subscribers"]) == {"without", "with", "overhead_fraction"}
+    assert "| agents | queued |" in core.markdown(results)
+
+
+def test_result_files_record_machine_and_versions(tmp_path: Path) -> None:
+    path = write_result("smoke", {"n": 1}, {"value": 2.0}, directory=tmp_path)
+    text = path.read_text()
+    for field in ('"machine"', '"cpu"', '"versions"', '"python"', '"parameters"', '"date"'):
+        assert field in text
