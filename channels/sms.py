@@ -11,15 +11,13 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from channels.adapter import AdapterBase
 from channels.addresses import normalize_phone
 from channels.errors import UnprocessablePayload
 from channels.fields import bounded_int, clip, optional, provider_id, required
 from channels.inbound import Inbound, InboundKind
 from channels.keys import interaction_id
 from channels.request import InboundRequest, parse_form
-from channels.settings import ChannelSettings
-from channels.twilio import twilio_attributes, verify_twilio
+from channels.twilio import TwilioFormAdapter, twilio_attributes
 from router.interaction import Attachment, Channel, Interaction
 
 #: Short codes (5–6 digits, no country code) are kept as they are, not read as numbers.
@@ -51,17 +49,11 @@ def _media(form: dict[str, str], count: int) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-class TwilioSmsAdapter(AdapterBase):
+class TwilioSmsAdapter(TwilioFormAdapter):
     """Twilio Messaging webhook (SMS and MMS), form-urlencoded."""
 
     name = "twilio-sms"
     channel = Channel.SMS
-
-    def __init__(self, settings: ChannelSettings) -> None:
-        super().__init__(settings, settings.verify_twilio)
-
-    def _check_signature(self, request: InboundRequest) -> None:
-        verify_twilio(self.name, self.settings.twilio_auth_token.get_secret_value(), request)
 
     def parse(self, request: InboundRequest, now: float) -> tuple[Inbound, ...]:
         form = parse_form(self.body(request))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from channels.adapter import AdapterBase
 from channels.request import InboundRequest, parse_form_pairs
+from channels.settings import ChannelSettings
 from channels.signatures import require_match, require_secret, twilio_signature
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -44,3 +46,13 @@ def twilio_attributes(form: dict[str, str], consumed: frozenset[str]) -> dict[st
             continue
         attributes[_ROUTING_ATTRIBUTES.get(key, key)] = value
     return attributes
+
+
+class TwilioFormAdapter(AdapterBase):
+    """What the Twilio voice and messaging adapters share: one auth token, one scheme."""
+
+    def __init__(self, settings: ChannelSettings) -> None:
+        super().__init__(settings, settings.verify_twilio)
+
+    def _check_signature(self, request: InboundRequest) -> None:
+        verify_twilio(self.name, self.settings.twilio_auth_token.get_secret_value(), request)

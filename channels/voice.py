@@ -20,7 +20,7 @@ from channels.keys import interaction_id
 from channels.request import InboundRequest, parse_form, parse_json
 from channels.settings import ChannelSettings
 from channels.signatures import hex_sha256_signature, require_match, require_secret
-from channels.twilio import twilio_attributes, verify_twilio
+from channels.twilio import TwilioFormAdapter, twilio_attributes
 from router.interaction import Channel, Direction, Interaction
 
 #: Twilio statuses that, for a call still waiting in queue, mean the caller left.
@@ -96,17 +96,11 @@ def _voice_item(
     )
 
 
-class TwilioVoiceAdapter(AdapterBase):
+class TwilioVoiceAdapter(TwilioFormAdapter):
     """Twilio Voice `incoming call` and call-status webhooks (form-urlencoded)."""
 
     name = "twilio-voice"
     channel = Channel.VOICE
-
-    def __init__(self, settings: ChannelSettings) -> None:
-        super().__init__(settings, settings.verify_twilio)
-
-    def _check_signature(self, request: InboundRequest) -> None:
-        verify_twilio(self.name, self.settings.twilio_auth_token.get_secret_value(), request)
 
     def parse(self, request: InboundRequest, now: float) -> tuple[Inbound, ...]:
         form = parse_form(self.body(request))
