@@ -23,11 +23,13 @@ from enum import IntEnum
 
 from sortedcontainers import SortedList
 
-from agents.model import SETTABLE_PRESENCES, Presence
+from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence
 from router.clock import Clock
 from router.deadlines import DeadlinePolicy, FixedDeadlines
 from router.errors import (
+    AgentBusy,
     AgentUnavailable,
+    ConfigError,
     IllegalTransition,
     NotHeldByAgent,
     UnknownAgent,
@@ -260,6 +262,56 @@ class RoutingEngine:
         if presence is Presence.AVAILABLE:
             self._match_agent(state, now)
         return self.agent(agent_id)
+
+    def upsert_agent(self, profile: AgentProfile) -> AgentView:
+        """Add an agent (offline) or change one's teams, queues, skills or capacity live.
+
+        Work the agent holds stays with it; lowering capacity below what it holds only
+        means it gets nothing new until it is under the new limit.
+        """
+        for team in profile.teams:
+            if team not in self.topology.teams:
+                raise ConfigError(f"agent {profile.id!r}: unknown team {team!r}")
+        for queue in profile.queues:
+            self._check_queue(queue)
+        agents = dict(self.topology.agents)
+        agents[profile.id] = profile
+        self.topology = replace(self.topology, agents=agents)
+        state = self._agents.get(profile.id)
+        if state is None:
+            self._add_agent_state(profile.id)
+            return self.agent(profile.id)
+        self._unindex_agent(state)
+        for queue in state.queues:
+            self._agents_by_queue[queue].remove(state)
+        state.profile = profile
+        state.queues = self.topology.queues_of(profile)
+        for queue in state.queues:
+            self._agents_by_queue[queue].append(state)
+        state.blocking_held = sum(1 for c in state.held.values() if c in profile.blocking)
+        self._reindex_agent(state, None)
+        if state.presence is Presence.AVAILABLE:
+            self._match_agent(state, self.clock())
+        return self.agent(profile.id)
+
+    def remove_agent(self, agent_id: str) -> None:
+        """Remove an agent that is offline and holds nothing."""
+        state = self._agent(agent_id)
+        if state.presence is not Presence.OFFLINE or state.held:
+            raise AgentBusy(agent_id, state.shown_presence, len(state.held))
+        self._unindex_agent(state)
+        for queue in state.queues:
+            self._agents_by_queue[queue].remove(state)
+        del self._agents[agent_id]
+        agents = dict(self.topology.agents)
+        del agents[agent_id]
+        self.topology = replace(self.topology, agents=agents)
+
+    def _unindex_agent(self, state: AgentState) -> None:
+        for bucket_id, key in state.indexed.items():
+            self._buckets.by_id(bucket_id).agents.remove(key)
+        state.indexed.clear()
+        state.bucket_cache.clear()
 
     def _agent(self, agent_id: str) -> AgentState:
         state = self._agents.get(agent_id)

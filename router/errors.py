@@ -72,5 +72,19 @@ class AgentUnavailable(OmnirouteError):
         super().__init__(f"agent {agent_id!r} is {presence!r} and cannot take work")
 
 
+class AgentBusy(OmnirouteError):
+    """Raised when an agent is removed while logged in or holding work."""
+
+    def __init__(self, agent_id: str, presence: str, held: int) -> None:
+        presence = str(presence)
+        self.agent_id = agent_id
+        self.presence = presence
+        self.held = held
+        super().__init__(
+            f"agent {agent_id!r} is {presence!r} holding {held} interaction(s);"
+            " log it out and let it finish its work first"
+        )
+
+
 class ConfigError(OmnirouteError):
     """Raised when configuration is invalid; the message names the file, key and value."""

@@ -7,7 +7,7 @@ can observe or interleave with a half-done transition.
 
 from __future__ import annotations
 
-from agents.model import Presence
+from agents.model import AgentProfile, Presence
 from router.clock import Clock
 from router.deadlines import DeadlinePolicy
 from router.engine import EngineSettings, IngestResult, RoutingEngine
@@ -81,6 +81,12 @@ class MemoryStore:
         auto_offer: bool | None = None,
     ) -> AgentView:
         return self.engine.set_presence(agent_id, presence, reason, auto_offer)
+
+    async def upsert_agent(self, profile: AgentProfile) -> AgentView:
+        return self.engine.upsert_agent(profile)
+
+    async def remove_agent(self, agent_id: str) -> None:
+        self.engine.remove_agent(agent_id)
 
     async def run_timers(self) -> int:
         return self.engine.tick()

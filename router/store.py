@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agents.model import Presence
+from agents.model import AgentProfile, Presence
 from router.engine import IngestResult
 from router.events import Subscriber
 from router.interaction import Channel, Interaction
@@ -53,6 +53,14 @@ class Store(Protocol):
         self, agent_id: str, presence: Presence, reason: str | None = None,
         auto_offer: bool | None = None,
     ) -> AgentView: ...
+
+    async def upsert_agent(self, profile: AgentProfile) -> AgentView:
+        """Add an agent (offline) or change its teams, queues, skills or capacity live."""
+        ...
+
+    async def remove_agent(self, agent_id: str) -> None:
+        """Remove an agent that is offline and holds nothing (else `AgentBusy`)."""
+        ...
 
     async def run_timers(self) -> int:
         """Fire every timer due now (escalations, offer expiry, SLA, max wait, wrap-up)."""

@@ -103,3 +103,32 @@ async def test_not_ready_with_reason_and_snapshot(store: Store) -> None:
     assert view.presence is Presence.NOT_READY and view.reason == "lunch"
     snapshot = await store.snapshot()
     assert snapshot.agents_by_presence["social_care"]["not_ready"] == 1
+
+
+async def test_upsert_agent_changes_eligibility_live(store: Store) -> None:
+    from agents.model import AgentProfile
+
+    await store.set_presence("emil", Presence.AVAILABLE, auto_offer=False)
+    await store.ingest(
+        make_interaction(Channel.CHAT, id="es-chat"),
+        RoutingPlan("general", skills=(SkillRequirement("spanish", 4),)),
+    )
+    assert await store.pull("emil") is None  # spanish 2 only
+    await store.upsert_agent(AgentProfile("emil", ("csr",), skills={"spanish": 4}))
+    got = await store.pull("emil")
+    assert got is not None and got.interaction_id == "es-chat"
+
+
+async def test_new_agent_starts_offline_and_can_be_removed(store: Store) -> None:
+    from agents.model import AgentProfile
+    from router.errors import AgentBusy, UnknownAgent
+
+    view = await store.upsert_agent(AgentProfile("zoe", ("social_care",), skills={"social": 3}))
+    assert view.presence is Presence.OFFLINE
+    await store.set_presence("zoe", Presence.AVAILABLE)
+    with pytest.raises(AgentBusy, match="'zoe' is 'available'"):
+        await store.remove_agent("zoe")
+    await store.set_presence("zoe", Presence.OFFLINE)
+    await store.remove_agent("zoe")
+    with pytest.raises(UnknownAgent):
+        await store.agent("zoe")

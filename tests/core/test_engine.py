@@ -514,3 +514,17 @@ def test_snapshot_counts(clock: VirtualClock) -> None:
     assert snap.agents_by_presence["csr"]["available"] == 1
     assert snap.agents_by_presence["social_care"]["offline"] == 1
     assert snap.statuses["queued"] == 2
+
+
+def test_upsert_agent_moves_ready_index(clock: VirtualClock) -> None:
+    e, _ = build(clock, agent("a1", queues=("billing",)))
+    e.set_presence("a1", Presence.AVAILABLE)
+    e.ingest(make_interaction(Channel.CHAT, id="g"), RoutingPlan("general"))
+    assert e.view("g").status is Status.QUEUED
+    e.upsert_agent(agent("a1"))  # now serves every csr queue: gets the waiting chat
+    assert e.view("g").agent_id == "a1"
+    e.ingest(make_interaction(Channel.CHAT, id="b"),
+             RoutingPlan("billing", skills=(SkillRequirement("billing", 3),)))
+    assert e.view("b").status is Status.QUEUED
+    e.upsert_agent(agent("a1", skills={"billing": 3}))
+    assert e.view("b").agent_id == "a1"

@@ -5,6 +5,7 @@ nothing lost, and a pull always gets the best eligible interaction."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
@@ -40,6 +41,8 @@ class RoutingMachine(RuleBasedStateMachine):
             settings=EngineSettings(offer_timeout=15, missed_offers_limit=3, wrap_up_timeout=40),
         )
         self.ingested: set[str] = set()
+        self.profiles = dict(AGENTS)
+        self.grandfathered: dict[tuple[str, Channel], int] = {}
         self.ids = itertools.count()
 
     # ------------------------------------------------------------ operations
@@ -71,6 +74,19 @@ class RoutingMachine(RuleBasedStateMachine):
           auto_offer=st.booleans())
     def presence(self, agent_id: str, presence: Presence, auto_offer: bool) -> None:
         self.engine.set_presence(agent_id, presence, "break", auto_offer=auto_offer)
+
+    @rule(agent_id=st.sampled_from(list(AGENTS)), spanish=st.integers(1, 5),
+          chat_slots=st.integers(0, 3))
+    def reconfigure(self, agent_id: str, spanish: int, chat_slots: int) -> None:
+        """A supervisor edits skills and capacity while the agent works."""
+        old = self.profiles[agent_id]
+        capacity = dict(old.capacity)
+        capacity[Channel.CHAT] = chat_slots
+        profile = replace(old, skills={**old.skills, "spanish": spanish}, capacity=capacity)
+        self.profiles[agent_id] = profile
+        held = self.engine.agent(agent_id).active.get(Channel.CHAT, 0)
+        self.grandfathered[agent_id, Channel.CHAT] = held
+        self.engine.upsert_agent(profile)
 
     @rule(agent_id=st.sampled_from(list(AGENTS)))
     def pull(self, agent_id: str) -> None:
@@ -163,7 +179,7 @@ class RoutingMachine(RuleBasedStateMachine):
     @invariant()
     def held_by_at_most_one_agent_within_capacity(self) -> None:
         holders: dict[str, str] = {}
-        for agent_id, profile in AGENTS.items():
+        for agent_id, profile in self.profiles.items():
             view = self.engine.agent(agent_id)
             for item_id, channel in view.held.items():
                 assert item_id not in holders, f"{item_id} held twice ({agent_id})"
@@ -171,8 +187,13 @@ class RoutingMachine(RuleBasedStateMachine):
                 work = self.engine.view(item_id)
                 assert work.status in HELD_STATUSES and work.agent_id == agent_id
                 assert work.interaction.channel is channel
-            for channel, count in view.active.items():
-                assert count <= profile.capacity.get(channel, 0)
+            for channel in Channel:
+                # Lowering capacity never takes work away; it only stops new work, so
+                # what was held then is allowed until it has drained below the limit.
+                count = view.active.get(channel, 0)
+                held_then = self.grandfathered.get((agent_id, channel), 0)
+                assert count <= max(profile.capacity.get(channel, 0), held_then)
+                self.grandfathered[agent_id, channel] = min(held_then, count)
             blocking = [c for c in view.held.values() if c in profile.blocking]
             if blocking:
                 assert len(view.held) == 1, f"{agent_id} holds {view.held} during a call"
