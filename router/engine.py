@@ -23,7 +23,7 @@ from enum import IntEnum
 
 from sortedcontainers import SortedList
 
-from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence
+from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence, Queue, Team
 from router.clock import Clock
 from router.deadlines import DeadlinePolicy, FixedDeadlines
 from router.errors import (
@@ -262,6 +262,35 @@ class RoutingEngine:
         if presence is Presence.AVAILABLE:
             self._match_agent(state, now)
         return self.agent(agent_id)
+
+    def upsert_team(self, team: Team) -> None:
+        """Add a team or rename one (teams carry no routing state of their own)."""
+        teams = dict(self.topology.teams)
+        teams[team.id] = team
+        self.topology = replace(self.topology, teams=teams)
+
+    def upsert_queue(self, queue: Queue) -> None:
+        """Add a queue, or rename one. Moving a queue to another team is refused while
+        anything waits in it, since its waiting work was ordered by the old team's SLA.
+        """
+        if queue.team not in self.topology.teams:
+            raise ConfigError(f"queue {queue.id!r}: unknown team {queue.team!r}")
+        existing = self.topology.queues.get(queue.id)
+        if existing is not None and existing.team != queue.team and any(
+            self._arrivals.get((queue.id, channel)) for channel in Channel
+        ):
+            raise ConfigError(
+                f"queue {queue.id!r} has waiting interactions; it cannot move from team"
+                f" {existing.team!r} to {queue.team!r} until it is empty"
+            )
+        queues = dict(self.topology.queues)
+        queues[queue.id] = queue
+        self.topology = replace(self.topology, queues=queues)
+        self._agents_by_queue.setdefault(queue.id, [])
+        # Agents that serve "every queue of their teams" may gain or lose this one.
+        for state in list(self._agents.values()):
+            if not state.profile.queues:
+                self.upsert_agent(state.profile)
 
     def upsert_agent(self, profile: AgentProfile) -> AgentView:
         """Add an agent (offline) or change one's teams, queues, skills or capacity live.

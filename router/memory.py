@@ -7,7 +7,7 @@ can observe or interleave with a half-done transition.
 
 from __future__ import annotations
 
-from agents.model import AgentProfile, Presence
+from agents.model import AgentProfile, Presence, Queue, Team
 from router.clock import Clock
 from router.deadlines import DeadlinePolicy
 from router.engine import EngineSettings, IngestResult, RoutingEngine
@@ -81,6 +81,12 @@ class MemoryStore:
         auto_offer: bool | None = None,
     ) -> AgentView:
         return self.engine.set_presence(agent_id, presence, reason, auto_offer)
+
+    async def upsert_team(self, team: Team) -> None:
+        self.engine.upsert_team(team)
+
+    async def upsert_queue(self, queue: Queue) -> None:
+        self.engine.upsert_queue(queue)
 
     async def upsert_agent(self, profile: AgentProfile) -> AgentView:
         return self.engine.upsert_agent(profile)

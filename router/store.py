@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agents.model import AgentProfile, Presence
+from agents.model import AgentProfile, Presence, Queue, Team
 from router.engine import IngestResult
 from router.events import Subscriber
 from router.interaction import Channel, Interaction
@@ -53,6 +53,14 @@ class Store(Protocol):
         self, agent_id: str, presence: Presence, reason: str | None = None,
         auto_offer: bool | None = None,
     ) -> AgentView: ...
+
+    async def upsert_team(self, team: Team) -> None:
+        """Add or rename a team."""
+        ...
+
+    async def upsert_queue(self, queue: Queue) -> None:
+        """Add or rename a queue (moving it to another team only while it is empty)."""
+        ...
 
     async def upsert_agent(self, profile: AgentProfile) -> AgentView:
         """Add an agent (offline) or change its teams, queues, skills or capacity live."""

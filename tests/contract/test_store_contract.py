@@ -132,3 +132,17 @@ async def test_new_agent_starts_offline_and_can_be_removed(store: Store) -> None
     await store.remove_agent("zoe")
     with pytest.raises(UnknownAgent):
         await store.agent("zoe")
+
+
+async def test_new_queue_is_served_by_its_teams_agents(store: Store) -> None:
+    from agents.model import Queue, Team
+    from router.errors import ConfigError
+
+    await store.upsert_team(Team("sales", "Sales"))
+    await store.upsert_queue(Queue("retention", "csr", "Retention"))
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    await store.ingest(make_interaction(Channel.CHAT, id="keep-me"), RoutingPlan("retention"))
+    got = await store.pull("alice")
+    assert got is not None and got.interaction_id == "keep-me"
+    with pytest.raises(ConfigError, match="unknown team 'nope'"):
+        await store.upsert_queue(Queue("x", "nope"))
