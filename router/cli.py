@@ -244,7 +244,7 @@ def demo(
 
       omniroute demo --rate 3 --port 9000
     """
-    from router.api.demo import print_tokens, run_demo
+    from router.demo import print_tokens, run_demo
 
     print_tokens(console, port)
     with contextlib.suppress(KeyboardInterrupt):
