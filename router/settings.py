@@ -44,10 +44,12 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = Field(default=256 * KIB, gt=0)
     max_email_bytes: int = Field(default=10 * MIB, gt=0)
 
-    #: Require an `ingest` bearer (or basic-auth password) on webhooks as well as the
-    #: provider signature. Meta and X cannot send one: turn it off there and rely on
-    #: the signature alone.
-    webhook_auth: bool = True
+    #: Require an `ingest` bearer (or basic-auth password) on every webhook, even one
+    #: with a valid provider signature. Off (the default), a webhook whose signature is
+    #: verified is authenticated by that signature alone (Meta and X cannot send a
+    #: token); a webhook without a signature check (raw e-mail, or verification turned
+    #: off) always needs a token. A presented token is always checked.
+    webhook_auth: bool = False
     #: Provider signature checks. Off only for demos; startup logs a warning.
     verify_signatures: bool = True
     #: The externally visible base URL (scheme://host[:port]) Twilio signs; behind a

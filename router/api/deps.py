@@ -7,11 +7,13 @@ token for that very agent, or a supervisor).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from router.auth import READERS, Forbidden, Principal, Role
+from channels.adapter import AdapterBase
+from router.auth import READERS, Forbidden, Principal, Role, Unauthenticated
 from router.runtime import Runtime
 
 
@@ -47,6 +49,47 @@ async def ingest(who: PrincipalDep) -> Principal:
     if not who.has(Role.INGEST, Role.SUPERVISOR):
         raise Forbidden(who.name, "ingest interactions (needs ingest)")
     return who
+
+
+#: Adapters whose deliveries carry a provider signature (raw e-mail carries none).
+SIGNED_ADAPTERS = frozenset({"twilio-voice", "twilio-sms", "meta", "x", "cti"})
+
+
+def signature_suffices(runtime: Runtime, adapter_name: str) -> bool:
+    """May a delivery to this adapter authenticate with its provider signature alone?
+
+    Only when the operator allows it (`OMNIROUTE_WEBHOOK_AUTH=false`, the default) and
+    the adapter really verifies a signature: a webhook whose check is off (or that has
+    none, like raw e-mail) must still present a token, so nothing gets in with neither.
+    """
+    if runtime.settings.webhook_auth or adapter_name not in SIGNED_ADAPTERS:
+        return False
+    adapter = runtime.adapters.get(adapter_name)
+    return isinstance(adapter, AdapterBase) and adapter.verify_enabled
+
+
+def webhook_caller(adapter_name: str) -> Callable[[Request], Awaitable[Principal | None]]:
+    """Token or signature: a presented token must be a valid ingest/supervisor token;
+    without one, the route is open only if `signature_suffices` — the adapter then
+    verifies the signature inside `Runtime.ingest` before anything is parsed.
+    """
+
+    async def caller(request: Request) -> Principal | None:
+        runtime: Runtime = request.app.state.runtime
+        header = request.headers.get("authorization")
+        if header or not signature_suffices(runtime, adapter_name):
+            if not header:
+                raise Unauthenticated(
+                    "missing Authorization header: this webhook is not authenticated by a"
+                    " provider signature, so it needs an ingest token ('Bearer <token>')"
+                )
+            who = runtime.tokens.from_header(header)
+            if not who.has(Role.INGEST, Role.SUPERVISOR):
+                raise Forbidden(who.name, "ingest interactions (needs ingest)")
+            return who
+        return None
+
+    return caller
 
 
 async def interaction_reader(who: PrincipalDep) -> Principal:

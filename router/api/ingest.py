@@ -4,25 +4,46 @@ Each endpoint only turns the HTTP request into an `InboundRequest` (body bytes, 
 the URL the provider signed, query) and hands it to `Runtime.ingest`; verification,
 parsing, dedup and routing all happen there. Answers are 202 with the interaction id;
 a provider retry answers the same id with `decision: duplicate`.
+
+Authentication (`deps.webhook_caller`): a presented token must be a valid ingest or
+supervisor token; without one, a webhook whose provider signature is verified is
+authenticated by the signature alone (unless `OMNIROUTE_WEBHOOK_AUTH=true`), and any
+other webhook answers 401. The signature itself is always checked when verification
+is on, token or not.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from channels import InboundRequest, MetaAdapter, XAdapter
-from router.api.deps import Ingest, RuntimeDep
+from router.api.deps import Ingest, RuntimeDep, webhook_caller
 from router.api.problems import problem_responses
 from router.api.schemas import Accepted, AcceptedBatch, InteractionIn, accepted
+from router.auth import Principal
 from router.interaction import Channel
 from router.runtime import NormalizedInput, Runtime
 
 router = APIRouter(tags=["ingest"])
 
 _WEBHOOK_ERRORS = problem_responses(400, 401, 403, 413, 415, 422)
+
+
+# Who posts a webhook: a token's principal, or None when the signature alone suffices.
+VoiceCaller = Annotated[Principal | None, Depends(webhook_caller("twilio-voice"))]
+SmsCaller = Annotated[Principal | None, Depends(webhook_caller("twilio-sms"))]
+EmailCaller = Annotated[Principal | None, Depends(webhook_caller("email"))]
+MetaCaller = Annotated[Principal | None, Depends(webhook_caller("meta"))]
+XCaller = Annotated[Principal | None, Depends(webhook_caller("x"))]
+#: X CRC tokens are opaque random strings. The CRC answer is an HMAC of the token with
+#: the same secret that signs deliveries, so the charset excludes `{` and `"`: no JSON
+#: delivery body can be passed off as a token to obtain its signature.
+CrcToken = Annotated[str, Query(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_.~+/=-]+$",
+                                description="X's random CRC token",
+                                examples=["m6Xh2sFQ3yGZ0w"])]
 
 
 def _body_doc(media_type: str, example: str) -> dict[str, Any]:
@@ -60,7 +81,7 @@ _JSON = ("application/json",)
              responses=_WEBHOOK_ERRORS, summary="Twilio Voice webhook (incoming call, status)",
              openapi_extra=_body_doc(_FORM[0], "CallSid=CA123&From=%2B14155550134&"
                                      "To=%2B18005550100&CallStatus=ringing&Direction=inbound"))
-async def voice(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+async def voice(request: Request, runtime: RuntimeDep, _: VoiceCaller) -> JSONResponse:
     return await _webhook("twilio-voice", request, runtime, _FORM)
 
 
@@ -68,7 +89,7 @@ async def voice(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONRespons
              responses=_WEBHOOK_ERRORS, summary="Twilio Messaging webhook (SMS/MMS)",
              openapi_extra=_body_doc(_FORM[0], "MessageSid=SM123&From=%2B14155550134&"
                                      "To=%2B18005550100&Body=Where+is+my+refund%3F&NumMedia=0"))
-async def sms(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+async def sms(request: Request, runtime: RuntimeDep, _: SmsCaller) -> JSONResponse:
     return await _webhook("twilio-sms", request, runtime, _FORM)
 
 
@@ -78,13 +99,14 @@ async def sms(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
                                      "Message-ID: <a1@example.com>\r\nFrom: ana@example.com\r\n"
                                      "To: support@omniroute.test\r\nSubject: Refund\r\n\r\n"
                                      "Where is my refund?\r\n"))
-async def email(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+async def email(request: Request, runtime: RuntimeDep, _: EmailCaller) -> JSONResponse:
     return await _webhook("email", request, runtime, ("message/rfc822",))
 
 
 @router.get("/webhooks/meta", response_class=PlainTextResponse, responses=_WEBHOOK_ERRORS,
             summary="Meta subscription handshake (hub.challenge)")
-async def meta_verify(request: Request, runtime: RuntimeDep, _: Ingest) -> PlainTextResponse:
+async def meta_verify(request: Request, runtime: RuntimeDep,
+                      _: MetaCaller) -> PlainTextResponse:
     adapter = runtime.adapters["meta"]
     assert isinstance(adapter, MetaAdapter)
     return PlainTextResponse(adapter.handshake(dict(request.query_params)))
@@ -96,12 +118,12 @@ async def meta_verify(request: Request, runtime: RuntimeDep, _: Ingest) -> Plain
                                      '"time": 1, "messaging": [{"sender": {"id": "6123"}, '
                                      '"recipient": {"id": "1"}, "message": {"mid": "m.1", '
                                      '"text": "Hi"}}]}]}'))
-async def meta(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+async def meta(request: Request, runtime: RuntimeDep, _: MetaCaller) -> JSONResponse:
     return await _webhook("meta", request, runtime, _JSON)
 
 
 @router.get("/webhooks/x", responses=_WEBHOOK_ERRORS, summary="X Account Activity CRC check")
-async def x_crc(crc_token: str, runtime: RuntimeDep, _: Ingest) -> dict[str, str]:
+async def x_crc(crc_token: CrcToken, runtime: RuntimeDep, _: XCaller) -> dict[str, str]:
     adapter = runtime.adapters["x"]
     assert isinstance(adapter, XAdapter)
     return adapter.crc_response(crc_token)
@@ -111,7 +133,7 @@ async def x_crc(crc_token: str, runtime: RuntimeDep, _: Ingest) -> dict[str, str
              responses=_WEBHOOK_ERRORS, summary="X Account Activity webhook",
              openapi_extra=_body_doc(_JSON[0], '{"for_user_id": "42", "tweet_create_events": '
                                      '[]}'))
-async def x_activity(request: Request, runtime: RuntimeDep, _: Ingest) -> JSONResponse:
+async def x_activity(request: Request, runtime: RuntimeDep, _: XCaller) -> JSONResponse:
     return await _webhook("x", request, runtime, _JSON)
 
 
