@@ -12,6 +12,8 @@ What is measured (virtual clock, so timers never interfere):
   (agents in push mode, no backlog), timed per ingest.
 - scaling: pull decision cost at Q = 1k … 1M queued.
 - memory: RSS growth per queued interaction while filling the backlog.
+- GC: the engine runs with the collector tuned as the service tunes it
+  (`router.service.tune_gc`: freeze what exists, gen0 threshold 50,000).
 - subscribers: the lifecycle rate again with the SLA tracker and Prometheus recorder
   subscribed, for their overhead.
 """
@@ -33,6 +35,7 @@ from router.clock import VirtualClock
 from router.engine import RoutingEngine
 from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan, SkillRequirement
+from router.service import tune_gc
 from router.topology import Topology
 
 QUEUES = ("general", "billing", "vip", "social")
@@ -104,6 +107,7 @@ def build(
         clock.now += 0.001
     gc.collect()
     grown = rss_bytes() - before
+    tune_gc()  # what RoutingService.start() does in production
     return engine, clock, workload, grown
 
 

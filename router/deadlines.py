@@ -51,12 +51,15 @@ class FixedDeadlines:
     """Thresholds per channel, same for every team; private social gets 30 min."""
 
     def __init__(self, thresholds: Mapping[Channel, float] = DEFAULT_THRESHOLDS) -> None:
-        self._thresholds = dict(thresholds)
+        self._by_channel = {
+            (channel, public): Deadline(
+                threshold=max(t, 1800.0) if channel is Channel.SOCIAL and not public else t
+            )
+            for channel, t in thresholds.items()
+            for public in (False, True)
+        }
 
     def deadline(
         self, team: str, channel: Channel, sla_class: str | None, public: bool
     ) -> Deadline:
-        threshold = self._thresholds[channel]
-        if channel is Channel.SOCIAL and not public:
-            threshold = max(threshold, 1800.0)
-        return Deadline(threshold=threshold)
+        return self._by_channel[channel, public]

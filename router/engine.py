@@ -119,6 +119,9 @@ class RoutingEngine:
         self._by_key: dict[str, str] = {}
         self._key_expiry: deque[tuple[float, str]] = deque()
         self._buckets = BucketRegistry()
+        #: channel -> (head key, bucket id) of every non-empty bucket, best first: a pull
+        #: walks this instead of every bucket the agent may serve.
+        self._heads: dict[Channel, SortedList] = {c: SortedList() for c in Channel}
         self._preferred: dict[str, SortedList] = {}
         self._arrivals: dict[tuple[str, Channel], SortedList] = {}
         self._status_counts: dict[Status, int] = dict.fromkeys(Status, 0)
@@ -359,18 +362,27 @@ class RoutingEngine:
 
     def _agent_buckets(self, state: AgentState, channel: Channel) -> list[Bucket]:
         """Buckets of `channel` whose work this agent may take (cached per registry size)."""
+        return self._eligibility(state, channel)[1]
+
+    def _eligible_ids(self, state: AgentState, channel: Channel) -> frozenset[int]:
+        return self._eligibility(state, channel)[2]
+
+    def _eligibility(
+        self, state: AgentState, channel: Channel
+    ) -> tuple[int, list[Bucket], frozenset[int]]:
         version = len(self._buckets)
         cached = state.bucket_cache.get(channel)
         if cached is not None and cached[0] == version:
-            return cached[1]
+            return cached
         found = [
             bucket
             for queue in state.queues
             for bucket in self._buckets.of(queue, channel)
             if meets(state.profile, bucket.requirement)
         ]
-        state.bucket_cache[channel] = (version, found)
-        return found
+        entry = (version, found, frozenset(b.id for b in found))
+        state.bucket_cache[channel] = entry
+        return entry
 
     def _reindex_agent(self, state: AgentState, channel: Channel | None) -> None:
         """Refresh the agent's entries in the ready index of the affected buckets.
@@ -433,7 +445,7 @@ class RoutingEngine:
         else:
             for queue in item.target.queues:
                 bucket = self._bucket(queue, item.channel, item.target.skills)
-                bucket.items.add(item.key)
+                self._bucket_add(bucket, item.key)
                 item.buckets.append(bucket.id)
         self._match_item(item, now)
 
@@ -456,7 +468,7 @@ class RoutingEngine:
             self._preferred[item.in_preferred].remove(key)
             item.in_preferred = None
         for bucket_id in item.buckets:
-            self._buckets.by_id(bucket_id).items.remove(key)
+            self._bucket_remove(self._buckets.by_id(bucket_id), key)
         item.buckets.clear()
         self._arrivals[(item.queue, item.channel)].remove((item.enqueued_at, item.seq, item.id))
         item.key = None
@@ -467,13 +479,13 @@ class RoutingEngine:
         if item.in_preferred is not None:
             state = self._agents[item.in_preferred]
             if state.auto_offer and state.can_take(item.channel) and (
-                state.id not in item.rejected_by
+                item.rejected_by is None or state.id not in item.rejected_by
             ):
                 self._reserve(item, state, now, offer=True)
             return
         for bucket_id in item.buckets:
             for key in self._buckets.by_id(bucket_id).agents:
-                if key[2] in item.rejected_by:
+                if item.rejected_by is not None and key[2] in item.rejected_by:
                     continue
                 if best is None or key < best[0]:
                     best = (key, self._agents[key[2]])
@@ -481,11 +493,34 @@ class RoutingEngine:
         if best is not None:
             self._reserve(item, best[1], now, offer=True)
 
+    def _bucket_add(self, bucket: Bucket, key: OrderKey) -> None:
+        waiting = bucket.items
+        old_head = waiting._lists[0][0] if waiting else None
+        waiting.add(key)
+        if old_head is None or key < old_head:
+            heads = self._heads[bucket.channel]
+            if old_head is not None:
+                heads.remove((old_head, bucket.id))
+            heads.add((key, bucket.id))
+
+    def _bucket_remove(self, bucket: Bucket, key: OrderKey) -> None:
+        waiting = bucket.items
+        was_head = waiting._lists[0][0] == key
+        waiting.remove(key)
+        if was_head:
+            heads = self._heads[bucket.channel]
+            heads.remove((key, bucket.id))
+            if waiting:
+                heads.add((waiting._lists[0][0], bucket.id))
+
     def _best_for(self, state: AgentState, skip_rejected: bool) -> WorkItem | None:
         """The best waiting item this agent may take now (pull direction).
 
-        Hot path: compares the heads of the agent's buckets; only when a head was
-        rejected by this agent (push) does it look further down that bucket.
+        Walks each channel's bucket heads best first and stops at the first bucket the
+        agent may serve, so the usual cost is a handful of comparisons whatever the
+        number of buckets. Only when a head was rejected by this agent (push) does it
+        look further down that bucket, and then it keeps walking the heads until they
+        can no longer beat what it found.
         """
         best: OrderKey | None = None
         preferred = self._preferred.get(state.id)
@@ -493,22 +528,25 @@ class RoutingEngine:
             best = self._first_takeable(preferred, state, skip_rejected, check_channel=True)
         items = self._items
         for channel in _CHANNELS:
-            if not state.can_take(channel):
+            heads = self._heads[channel]
+            if not heads or not state.can_take(channel):
                 continue
-            for bucket in self._agent_buckets(state, channel):
-                waiting = bucket.items
-                if not waiting:
-                    continue
-                # SortedList keeps sublists; reading the first one directly skips the
-                # general index arithmetic of __getitem__ (the pull's inner loop).
-                key = waiting._lists[0][0]
+            eligible = self._eligible_ids(state, channel)
+            for key, bucket_id in heads:
                 if best is not None and key >= best:
+                    break
+                if bucket_id not in eligible:
                     continue
-                if skip_rejected and state.id in items[key[3]].rejected_by:
-                    key = self._first_takeable(waiting, state, True, False)
-                    if key is None or (best is not None and key >= best):
-                        continue
+                rejected = items[key[3]].rejected_by
+                if skip_rejected and rejected is not None and state.id in rejected:
+                    found = self._first_takeable(
+                        self._buckets.by_id(bucket_id).items, state, True, False
+                    )
+                    if found is not None and (best is None or found < best):
+                        best = found
+                    continue
                 best = key
+                break
         return None if best is None else items[best[3]]
 
     def _first_takeable(
@@ -521,7 +559,8 @@ class RoutingEngine:
         """
         for key in keys:
             item = self._items[key[3]]
-            if skip_rejected and state.id in item.rejected_by:
+            rejected = item.rejected_by
+            if skip_rejected and rejected is not None and state.id in rejected:
                 continue
             if check_channel and not state.can_take(item.channel):
                 continue
@@ -620,6 +659,8 @@ class RoutingEngine:
         self, item: WorkItem, state: AgentState, now: float, reason: str, offer: bool,
         kind: EventKind = EventKind.REJECTED,
     ) -> None:
+        if item.rejected_by is None:
+            item.rejected_by = set()
         item.rejected_by.add(state.id)
         item.offer_token += 1
         self._release(state, item, now, idle=False)
@@ -730,9 +771,8 @@ class RoutingEngine:
         item.plan, item.seq, item.enqueued_at = fresh.plan, fresh.seq, now
         item.deadline, item.due_at, item.target = fresh.deadline, fresh.due_at, fresh.target
         item.steps_applied, item.at_risk, item.breached = 0, False, False
-        item.rejected_by.clear()
-        if holder is not None:
-            item.rejected_by.add(holder.id)  # never push a transfer back to its sender
+        # never push a transfer back to its sender
+        item.rejected_by = None if holder is None else {holder.id}
         item.offer_token += 1
         self._set_status(item, Status.QUEUED)
         self._record(item, now, EventKind.QUEUED, None, None)

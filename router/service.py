@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -27,6 +28,23 @@ _WORK_APPEARED = frozenset(
         EventKind.OVERFLOWED, EventKind.COMPLETED, EventKind.AGENT_PRESENCE,
     }
 )
+
+
+#: gen0 threshold while serving: the store holds millions of long-lived objects and
+#: CPython's default (700 allocations) runs a young collection every few decisions;
+#: older generations then get scanned often enough to show in the decision p99.
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Move what exists now (configuration, compiled rules) out of the collector's way
+    and collect young objects less often. The routing state has no reference cycles,
+    so this trades nothing but a little peak memory for shorter, rarer pauses.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 class RoutingService:
@@ -53,6 +71,7 @@ class RoutingService:
 
     async def start(self) -> None:
         if self._timer_task is None:
+            tune_gc()
             self._timer_task = asyncio.create_task(self._run_timers(), name="omniroute-timers")
 
     async def stop(self) -> None:

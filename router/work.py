@@ -47,7 +47,9 @@ class WorkItem:
     offer_token: int = 0
     at_risk: bool = False
     breached: bool = False
-    rejected_by: set[str] = field(default_factory=set)
+    #: agents that handed this interaction back (created on first rejection: an empty
+    #: set per queued interaction would cost ~200 bytes for nothing)
+    rejected_by: set[str] | None = None
     disposition: str | None = None
     history: list[HistoryEntry] = field(default_factory=list)
 
@@ -81,7 +83,9 @@ class AgentState:
     #: bucket id -> the agent's entry in that bucket's ready index
     indexed: dict[int, tuple[float, float, str]] = field(default_factory=dict)
     #: channel -> (bucket registry size when computed, buckets the agent may serve)
-    bucket_cache: dict[Channel, tuple[int, list[Any]]] = field(default_factory=dict)
+    bucket_cache: dict[Channel, tuple[int, list[Any], frozenset[int]]] = field(
+        default_factory=dict
+    )
 
     @property
     def id(self) -> str:

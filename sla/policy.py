@@ -168,7 +168,7 @@ class SlaPolicies:
     public/private beats one for both. Nothing configured ⇒ the channel default.
     """
 
-    __slots__ = ("_by_team_channel", "_policies", "source")
+    __slots__ = ("_by_team_channel", "_deadlines", "_policies", "_resolved", "source")
 
     def __init__(self, policies: Iterable[SlaPolicy], source: str = "<policies>") -> None:
         self._policies = tuple(policies)
@@ -177,16 +177,35 @@ class SlaPolicies:
         for policy in self._policies:
             index.setdefault((policy.team, policy.channel), []).append(policy)
         self._by_team_channel = index
+        # Lookups run on every enqueue and every measured event; the set is immutable,
+        # so each distinct key is resolved once.
+        self._resolved: dict[tuple[str, Channel, str | None, bool], SlaPolicy] = {}
+        self._deadlines: dict[tuple[str, Channel, str | None, bool], Deadline] = {}
 
     # -- DeadlinePolicy ---------------------------------------------------------
     def deadline(
         self, team: str, channel: Channel, sla_class: str | None, public: bool
     ) -> Deadline:
-        return self.policy(team, channel, sla_class, public).deadline()
+        key = (team, channel, sla_class, public)
+        found = self._deadlines.get(key)
+        if found is None:
+            found = self._deadlines[key] = self.policy(team, channel, sla_class, public).deadline()
+        return found
 
     # -- lookups ----------------------------------------------------------------
     def policy(
         self, team: str, channel: Channel, sla_class: str | None = None, public: bool = False
+    ) -> SlaPolicy:
+        key = (team, channel, sla_class, public)
+        cached = self._resolved.get(key)
+        if cached is not None:
+            return cached
+        resolved = self._resolve(team, channel, sla_class, public)
+        self._resolved[key] = resolved
+        return resolved
+
+    def _resolve(
+        self, team: str, channel: Channel, sla_class: str | None, public: bool
     ) -> SlaPolicy:
         best: SlaPolicy | None = None
         best_score = (-1, -1)
