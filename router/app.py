@@ -14,7 +14,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from router.api import agents, ingest, interactions, ops, problems, rules, supervisor
+from router.api import (
+    agents,
+    ingest,
+    interactions,
+    ops,
+    pages,
+    problems,
+    rules,
+    supervisor,
+    topology,
+)
 from router.api.limits import BodyLimit
 from router.runtime import Runtime
 from router.settings import Settings
@@ -54,12 +64,13 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
                   openapi_tags=TAGS, lifespan=lifespan)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (ingest, interactions, agents, supervisor, rules, ops):
+    for module in (ingest, interactions, agents, supervisor, topology, rules, ops):
         app.include_router(module.router)
+    pages.install(app)  # /console, /desktop and their static files
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "If-Match"],
             expose_headers=["ETag"],
         )
