@@ -48,7 +48,7 @@ per-worker targets also let operators see a stuck or unbalanced worker.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -174,6 +174,8 @@ class MetricsRecorder:
             buckets=DECISION_BUCKETS,
             registry=self.registry,
         )
+        self._histograms: dict[str, Histogram] = {"wait": self.wait, "handle": self.handle}
+        self._children: dict[tuple[str, str, str, Channel], Any] = {}
         self.rules = Counter(
             f"{PREFIX}_rule_evaluations",
             "Classifications decided by each rule.",
@@ -191,27 +193,38 @@ class MetricsRecorder:
     def __call__(self, event: Event) -> None:
         if isinstance(event, AgentEvent):
             return  # presence is state: the snapshot collector reports it
-        labels = (event.team, event.queue, str(event.channel))
         kind = event.kind
         if kind == EventKind.QUEUED:
             if event.previous is None:
-                self._counters["received"].labels(*labels).inc()
+                self._child("received", event).inc()
         elif kind == EventKind.COMPLETED:
             if event.handled is not None:
-                self.handle.labels(*labels).observe(event.handled)
+                self._child("handle", event).observe(event.handled)
         elif kind == EventKind.SLA_BREACHED:
-            self._counters["breaches"].labels(*labels).inc()
+            self._child("breaches", event).inc()
         elif kind == EventKind.SLA_AT_RISK:
-            self._counters["at_risk"].labels(*labels).inc()
+            self._child("at_risk", event).inc()
         elif kind in _COUNTED_KINDS:
-            self._count_transition(event, labels)
+            self._count_transition(event)
 
-    def _count_transition(self, event: InteractionEvent, labels: tuple[str, str, str]) -> None:
-        self._counters[_COUNTED_KINDS[event.kind]].labels(*labels).inc()
+    def _child(self, metric: str, event: InteractionEvent) -> Any:
+        """The labelled child for this event, cached: `labels()` validates and locks on
+        every call, which cost more than the increment itself on the hot path."""
+        key = (metric, event.team, event.queue, event.channel)
+        child = self._children.get(key)
+        if child is None:
+            parent = self._histograms.get(metric) or self._counters[metric]
+            child = self._children[key] = parent.labels(
+                event.team, event.queue, str(event.channel)
+            )
+        return child
+
+    def _count_transition(self, event: InteractionEvent) -> None:
+        self._child(_COUNTED_KINDS[event.kind], event).inc()
         if event.kind == EventKind.ASSIGNED:
-            self.wait.labels(*labels).observe(event.waited)
+            self._child("wait", event).observe(event.waited)
         elif event.kind == EventKind.ABANDONED and event.waited <= self._short_abandon(event):
-            self._counters["short_abandoned"].labels(*labels).inc()
+            self._child("short_abandoned", event).inc()
 
     def _short_abandon(self, event: InteractionEvent) -> float:
         if callable(self.short_abandon):

@@ -19,7 +19,6 @@ which is when its outcome against the threshold becomes known.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,25 +105,22 @@ class SlaStats:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    """One counted event, kept while it is inside the longest rolling window."""
-
-    at: float
-    kind: EventKind
-    value: float  # waited for answers/abandons/expiries, handled for completions
-    within: bool
-    short: bool
-
-
 class _Series:
-    """The tallies of one team × channel."""
+    """The tallies of one team × channel: per reporting interval, and per second.
 
-    __slots__ = ("intervals", "samples")
+    Rolling windows are sums of the per-second tallies, so they are exact to the
+    second and memory is bounded by the longest window (not by the traffic in it).
+    """
+
+    __slots__ = ("intervals", "seconds")
 
     def __init__(self) -> None:
         self.intervals: dict[float, Tally] = {}
-        self.samples: deque[_Sample] = deque()
+        self.seconds: dict[int, Tally] = {}
+
+
+#: Event time between two prunes of expired per-second tallies.
+_PRUNE_EVERY = 60.0
 
 
 class ServiceLevelTracker:
@@ -135,8 +131,8 @@ class ServiceLevelTracker:
     `detail["threshold"]` (the deadline the core used) wins over the lookup.
     """
 
-    __slots__ = ("_formula", "_history", "_interval", "_latest", "_policies", "_series",
-                 "_windows")
+    __slots__ = ("_formula", "_history", "_interval", "_latest", "_next_prune", "_policies",
+                 "_series", "_windows")
 
     def __init__(
         self,
@@ -159,41 +155,45 @@ class ServiceLevelTracker:
         self._history = history
         self._series: dict[TeamChannel, _Series] = {}
         self._latest = -math.inf
+        self._next_prune = -math.inf
 
     # -- subscriber --------------------------------------------------------------
     def __call__(self, event: Event) -> None:
-        if isinstance(event, AgentEvent) or event.kind not in _COUNTED:
+        if isinstance(event, AgentEvent):
             return
-        sample = self._sample(event)
-        series = self._series.get((event.team, event.channel))
+        kind = event.kind
+        if kind not in _COUNTED:
+            return
+        pair = (event.team, event.channel)
+        series = self._series.get(pair)
         if series is None:
-            series = self._series[(event.team, event.channel)] = _Series()
-        start = self.interval_start(event.at)
-        tally = series.intervals.get(start)
-        if tally is None:
-            tally = series.intervals[start] = Tally()
-        _apply(tally, sample)
-        series.samples.append(sample)
-        if event.at > self._latest:
-            self._latest = event.at
-            self._prune()
+            series = self._series[pair] = _Series()
+        at = event.at
+        start = math.floor(at / self._interval) * self._interval
+        interval = series.intervals.get(start)
+        if interval is None:
+            interval = series.intervals[start] = Tally()
+        second = math.floor(at)
+        slot = series.seconds.get(second)
+        if slot is None:
+            slot = series.seconds[second] = Tally()
+        if kind == EventKind.COMPLETED:
+            value, within, short = event.handled or 0.0, False, False
+        else:
+            policy = self._policy_for(event)
+            value = event.waited
+            within = _within(event, policy, value)
+            short = policy.short(value)
+        _apply(interval, kind, value, within, short)
+        _apply(slot, kind, value, within, short)
+        if at > self._latest:
+            self._latest = at
+            if at >= self._next_prune:
+                self._next_prune = at + _PRUNE_EVERY
+                self._prune()
 
     def interval_start(self, at: float) -> float:
         return math.floor(at / self._interval) * self._interval
-
-    def _sample(self, event: InteractionEvent) -> _Sample:
-        if event.kind == EventKind.COMPLETED:
-            handled = event.handled or 0.0
-            return _Sample(event.at, event.kind, handled, within=False, short=False)
-        policy = self._policy_for(event)
-        waited = event.waited
-        return _Sample(
-            event.at,
-            event.kind,
-            waited,
-            within=_within(event, policy, waited),
-            short=policy.short(waited),
-        )
 
     def _policy_for(self, event: InteractionEvent) -> SlaPolicy:
         sla_class = event.detail.get("sla_class")
@@ -203,17 +203,13 @@ class ServiceLevelTracker:
         )
 
     def _prune(self) -> None:
-        """Drop samples older than the longest window and intervals beyond history.
-
-        Pruning follows the newest event seen, so memory is bounded by traffic in
-        the longest window plus `history` intervals, whatever `stats` is asked.
-        """
-        horizon = self._latest - self._windows[-1]
+        """Drop per-second tallies older than the longest window and intervals beyond
+        history, so memory stays bounded whatever `stats` is asked."""
+        horizon = math.floor(self._latest - self._windows[-1])
         oldest_interval = self.interval_start(self._latest) - (self._history - 1) * self._interval
         for series in self._series.values():
-            samples = series.samples
-            while samples and samples[0].at <= horizon:
-                samples.popleft()
+            for second in [s for s in series.seconds if s <= horizon]:
+                del series.seconds[second]
             for start in [s for s in series.intervals if s < oldest_interval]:
                 del series.intervals[start]
 
@@ -258,11 +254,12 @@ class ServiceLevelTracker:
         )
 
     def _window(self, series: _Series, now: float, length: float) -> Figures:
+        """The window (now - length, now], to the second."""
         tally = Tally()
         start = now - length
-        for sample in series.samples:
-            if start < sample.at <= now:
-                _apply(tally, sample)
+        for second, slot in series.seconds.items():
+            if start < second <= now:
+                tally.add(slot)
         return tally.figures(self._formula)
 
 
@@ -273,20 +270,19 @@ def _within(event: InteractionEvent, policy: SlaPolicy, waited: float) -> bool:
     return policy.within(waited)
 
 
-def _apply(tally: Tally, sample: _Sample) -> None:
-    kind = sample.kind
+def _apply(tally: Tally, kind: EventKind, value: float, within: bool, short: bool) -> None:
     if kind == EventKind.ASSIGNED:
         tally.answered += 1
-        tally.answered_within += sample.within
-        tally.wait_total += sample.value
+        tally.answered_within += within
+        tally.wait_total += value
     elif kind == EventKind.ABANDONED:
         tally.abandoned += 1
-        tally.short_abandoned += sample.short
+        tally.short_abandoned += short
     elif kind == EventKind.EXPIRED:
         tally.expired += 1
     elif kind == EventKind.COMPLETED:
         tally.completed += 1
-        tally.handle_total += sample.value
+        tally.handle_total += value
     elif kind == EventKind.SLA_BREACHED:
         tally.breaches += 1
     elif kind == EventKind.SLA_AT_RISK:
