@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from agents.model import AgentProfile, Queue, Team
 from channels import (
     ChannelAdapter,
     ConversationTracker,
@@ -51,7 +52,13 @@ from router.auth import TokenRegistry, demo_digests
 from router.clock import Clock, SystemClock
 from router.customer import CustomerProfile
 from router.engine import EngineSettings
-from router.errors import ConfigError, UnknownInteraction, UnknownQueue
+from router.errors import (
+    ConfigError,
+    OmnirouteError,
+    UnknownAgent,
+    UnknownInteraction,
+    UnknownQueue,
+)
 from router.events import Event, EventKind, InteractionEvent
 from router.interaction import FINAL_STATUSES, Channel, Interaction, Status
 from router.memory import MemoryStore
@@ -61,13 +68,16 @@ from router.service import RoutingService
 from router.settings import Settings
 from router.snapshot import Snapshot
 from router.topology import Topology
-from router.work import WorkView
+from router.work import AgentView, WorkView
 from rules import (
     Classification,
     DryRun,
     InMemoryRuleRepository,
     NothingPublished,
+    Problem,
     RuleEngine,
+    RulesetInvalid,
+    compile_ruleset,
     load_ruleset,
 )
 from sla.measure import ServiceLevelTracker, SlaStats
@@ -80,6 +90,35 @@ _FINISHED_KINDS = frozenset(
 )
 #: A hang-up only abandons work nobody has answered yet.
 _ABANDONABLE = frozenset({Status.QUEUED, Status.RESERVED})
+
+
+class InvalidReference(OmnirouteError):
+    """Raised when a topology change names a team or queue that does not exist, or a
+    queue outside the agent's teams; `field` and `value` say which."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(message)
+
+
+class ChangeRefused(OmnirouteError):
+    """Raised when a valid change would break what depends on it: the published ruleset
+    (`errors` lists its findings against the changed topology), another agent's queues,
+    or work waiting in a queue that would change team."""
+
+    def __init__(self, message: str, errors: tuple[Problem, ...] = ()) -> None:
+        self.errors = errors
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a live topology change did: created or replaced, and the published ruleset's
+    warnings against the new topology (e.g. a skill no agent now has at that level)."""
+
+    created: bool
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +198,7 @@ class Runtime:
             self.store.subscribe(subscriber)
         self.follow_ups: dict[str, list[FollowUp]] = {}
         self._ingest_lock = asyncio.Lock()
+        self._change_lock = asyncio.Lock()
         self.started = False
 
     # ------------------------------------------------------------------ building
@@ -331,6 +371,92 @@ class Runtime:
         plan = transfer_plan(view.plan, queue, skills, priority, agent_id)
         return await self.store.transfer(interaction_id, plan, reason or "transfer")
 
+    # ------------------------------------------------------------------ live changes
+    # Each change is checked against a candidate topology first (references, other
+    # agents' queues, the published ruleset), then applied to the store, and only then
+    # adopted here and by the rule engine, so a refused or failed change leaves all
+    # three as they were. Changes live in memory: a restart reloads config/.
+    async def upsert_team(self, team: Team) -> Change:
+        async with self._change_lock:
+            created = team.id not in self.topology.teams
+            candidate = replace(self.topology, teams={**self.topology.teams, team.id: team})
+            warnings = self._check_candidate(candidate)
+            await self.store.upsert_team(team)
+            self._adopt(candidate)
+            return Change(created, warnings)
+
+    async def upsert_queue(self, queue: Queue) -> Change:
+        async with self._change_lock:
+            if queue.team not in self.topology.teams:
+                raise InvalidReference("team", queue.team, f"queue {queue.id!r}: unknown team"
+                                       f" {queue.team!r} (teams: {_known(self.topology.teams)})")
+            created = queue.id not in self.topology.queues
+            candidate = replace(self.topology, queues={**self.topology.queues, queue.id: queue})
+            warnings = self._check_candidate(candidate)
+            try:
+                await self.store.upsert_queue(queue)
+            except ConfigError as exc:  # work waits in it: it cannot change team now
+                raise ChangeRefused(str(exc)) from None
+            self._adopt(candidate)
+            return Change(created, warnings)
+
+    async def upsert_agent(self, profile: AgentProfile) -> tuple[Change, AgentView]:
+        async with self._change_lock:
+            check_agent_references(profile, self.topology)
+            created = profile.id not in self.topology.agents
+            candidate = replace(self.topology,
+                                agents={**self.topology.agents, profile.id: profile})
+            warnings = self._check_candidate(candidate)
+            view = await self.store.upsert_agent(profile)
+            self._adopt(candidate)
+            return Change(created, warnings), view
+
+    async def remove_agent(self, agent_id: str) -> Change:
+        """Raises UnknownAgent, ChangeRefused (the ruleset needs it) or AgentBusy."""
+        async with self._change_lock:
+            if agent_id not in self.topology.agents:
+                raise UnknownAgent(agent_id)
+            agents = {k: v for k, v in self.topology.agents.items() if k != agent_id}
+            candidate = replace(self.topology, agents=agents)
+            warnings = self._check_candidate(candidate)
+            await self.store.remove_agent(agent_id)
+            self._adopt(candidate)
+            return Change(False, warnings)
+
+    def set_policies(self, policies: SlaPolicies) -> None:
+        """Swap the SLA policy set: interactions enqueued from now on get its deadlines.
+
+        Waiting work keeps the deadline it was ordered by. The service-level tracker's
+        targets and short-abandon times, and the Prometheus histogram buckets and target
+        gauges, are built at start: they follow the new set after a restart.
+        """
+        store = self.store
+        if not isinstance(store, MemoryStore):
+            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes;"
+                                " edit sla.yaml and restart")
+        store.engine.deadlines = policies
+        self.policies = policies
+
+    def _check_candidate(self, candidate: Topology) -> tuple[Problem, ...]:
+        check_serving_queues(candidate)
+        current = self.rules.repository.current()
+        if current is None:
+            return ()
+        try:
+            compiled = compile_ruleset(current.ruleset, candidate, version=current.number)
+        except RulesetInvalid as invalid:
+            first = invalid.problems[0]
+            raise ChangeRefused(
+                f"the published ruleset (version {current.number}) would become invalid:"
+                f" rule {first.rule!r}: {first.message}; publish a ruleset that does not"
+                " depend on it first", invalid.problems,
+            ) from None
+        return compiled.warnings
+
+    def _adopt(self, candidate: Topology) -> None:
+        self.topology = candidate
+        self.rules.topology = candidate
+
     # ------------------------------------------------------------------ reading
     async def stats(self) -> tuple[Snapshot, SlaStats]:
         snapshot = await self.store.snapshot()
@@ -376,6 +502,39 @@ def seed_rules(path: Path, topology: Topology) -> RuleEngine:
     engine.publish(loaded.spec, base_version=None, author="config",
                    comment=f"seeded from {path.name}", source=loaded.source)
     return engine
+
+
+def _known(ids: Mapping[str, object]) -> str:
+    return ", ".join(sorted(ids)) or "none"
+
+
+def check_agent_references(profile: AgentProfile, topology: Topology) -> None:
+    """The agent's teams exist; its queues exist and belong to one of its teams."""
+    for team in profile.teams:
+        if team not in topology.teams:
+            raise InvalidReference("teams", team, f"agent {profile.id!r}: unknown team"
+                                   f" {team!r} (teams: {_known(topology.teams)})")
+    for queue_id in profile.queues:
+        queue = topology.queues.get(queue_id)
+        if queue is None:
+            raise InvalidReference("queues", queue_id, f"agent {profile.id!r}: unknown queue"
+                                   f" {queue_id!r} (queues: {_known(topology.queues)})")
+        if queue.team not in profile.teams:
+            raise InvalidReference("queues", queue_id,
+                                   f"agent {profile.id!r}: queue {queue_id!r} belongs to team"
+                                   f" {queue.team!r}, not one of {list(profile.teams)}")
+
+
+def check_serving_queues(topology: Topology) -> None:
+    """Every agent's explicit queues still belong to its teams (a queue may have moved)."""
+    for agent in topology.agents.values():
+        for queue_id in agent.queues:
+            queue = topology.queues.get(queue_id)
+            if queue is None or queue.team not in agent.teams:
+                raise ChangeRefused(
+                    f"agent {agent.id!r} serves queue {queue_id!r}, which would no longer"
+                    " belong to one of its teams; change the agent first"
+                )
 
 
 def load_tokens(path: Path, agents: frozenset[str]) -> TokenRegistry:

@@ -21,15 +21,18 @@ from channels import ChannelError
 from channels.errors import preview
 from router.auth import Forbidden, Unauthenticated
 from router.errors import (
+    AgentBusy,
     AgentUnavailable,
     ConfigError,
     IllegalTransition,
     NotHeldByAgent,
     OmnirouteError,
+    StoreUnavailable,
     UnknownAgent,
     UnknownInteraction,
     UnknownQueue,
 )
+from router.runtime import ChangeRefused, InvalidReference
 from rules import (
     NoDraft,
     NothingPublished,
@@ -119,6 +122,7 @@ _MAPPED: Sequence[tuple[type[Exception], int, str, str, tuple[str, ...]]] = (
      ("interaction_id", "agent_id", "holder")),
     (AgentUnavailable, 409, "agent-unavailable", "Agent unavailable",
      ("agent_id", "presence")),
+    (AgentBusy, 409, "agent-busy", "Agent busy", ("agent_id", "presence", "held")),
     (VersionConflict, 412, "version-conflict", "Stale ruleset version",
      ("base_version", "current_version")),
 )
@@ -130,11 +134,21 @@ def _omniroute_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, kind):
             extra = {name: getattr(exc, name, None) for name in fields}
             return problem(status, slug, title, str(exc), path, **extra)
+    if isinstance(exc, StoreUnavailable):
+        # Transient: the client retries; the store recovers by itself (no state changed).
+        return problem(503, "store-unavailable", "Store unavailable", str(exc), path,
+                       headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, Unauthenticated):
         return problem(401, "unauthenticated", "Unauthenticated", exc.reason, path,
                        headers={"WWW-Authenticate": 'Bearer realm="omniroute"'})
     if isinstance(exc, Forbidden):
         return problem(403, "forbidden", "Forbidden", str(exc), path)
+    if isinstance(exc, InvalidReference):
+        return problem(422, "invalid-field", "Invalid field", str(exc), path,
+                       field=exc.field, value=_shown(exc.value))
+    if isinstance(exc, ChangeRefused):
+        return problem(409, "change-refused", "Change refused", str(exc), path,
+                       errors=[problem_json(p) for p in exc.errors] or None)
     if isinstance(exc, RulesetInvalid):
         return problem(422, "ruleset-invalid", "Invalid ruleset", str(exc).splitlines()[0],
                        path, errors=[problem_json(p) for p in exc.problems],
@@ -181,7 +195,8 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
+        # pydantic marks a bad dict key with a trailing "[key]": the key is the field.
+        loc = [str(p) for p in err.get("loc", ()) if p != "[key]"]
         # Drop the "body"/"query" prefix from the field path, keep where it came from.
         where = loc[0] if loc else "body"
         field = ".".join(loc[1:]) or where

@@ -6,9 +6,9 @@ or a string where a number belongs is a 422 naming the field, not a silent defau
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agents.model import Presence
 from router.plan import RoutingPlan
@@ -275,3 +275,147 @@ def reservation_out(r: Reservation) -> ReservationOut:
     return ReservationOut(interaction_id=r.interaction_id, agent_id=r.agent_id,
                           channel=r.channel.value, queue=r.queue, reserved_at=r.reserved_at,
                           expires_at=r.expires_at)
+
+
+# ---------------------------------------------------------------------- topology (supervisor)
+#: Team, queue and agent ids: what the config files accept, bounded.
+TopologyId = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                              pattern=r"^[A-Za-z0-9_.-]+$")]
+SkillName = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                             pattern=r"^[A-Za-z0-9_.-]+$")]
+Proficiency = Annotated[int, Field(ge=1, le=5)]
+Slots = Annotated[int, Field(ge=0, le=100)]
+ChannelName = Literal["voice", "email", "sms", "social", "chat"]
+#: Seconds, at most 30 days.
+Seconds = Annotated[float, Field(gt=0, le=30 * 86_400)]
+
+
+class TeamIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", strict=True,
+        json_schema_extra={"examples": [{"name": "Social care", "social_care": True}]},
+    )
+
+    name: str = Field(default="", max_length=200)
+    social_care: bool = Field(default=False,
+                              description="The dedicated social-care team (its own SLAs)")
+
+
+class QueueIn(Strict):
+    model_config = ConfigDict(
+        extra="forbid", strict=True,
+        json_schema_extra={"examples": [{"team": "csr", "name": "Returns"}]},
+    )
+
+    team: TopologyId = Field(description="The owning team; a queue with waiting work "
+                                         "cannot change team")
+    name: str = Field(default="", max_length=200)
+
+
+class AgentIn(Strict):
+    """An agent's configuration; the path names it. Omitted capacity channels keep the
+    defaults (voice 1, chat 3, sms 3, social 3, email 5)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True,
+        json_schema_extra={"examples": [{
+            "name": "Iris Costa", "teams": ["csr"], "skills": {"english": 4, "billing": 3},
+            "capacity": {"voice": 1, "email": 4}, "queues": ["general", "billing"],
+        }]},
+    )
+
+    name: str = Field(default="", max_length=200)
+    teams: list[TopologyId] = Field(min_length=1, max_length=20)
+    skills: dict[SkillName, Proficiency] = Field(default_factory=dict, max_length=100,
+                                                 description="Skill → proficiency 1..5")
+    capacity: dict[ChannelName, Slots] = Field(default_factory=dict,
+                                               description="Concurrent work per channel")
+    blocking: list[ChannelName] | None = Field(
+        default=None, max_length=5,
+        description="Channels whose active work blocks all others (default: voice)")
+    queues: list[TopologyId] = Field(default_factory=list, max_length=100,
+                                     description="Restrict to these queues of its teams "
+                                                 "(empty: all of them)")
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    social_care: bool
+    queues: list[str]
+    agents: list[str]
+
+
+class QueueOut(BaseModel):
+    id: str
+    team: str
+    name: str
+
+
+class RuleFinding(BaseModel):
+    """A finding of the published ruleset against the topology (warnings here)."""
+
+    kind: str
+    severity: str
+    message: str
+    rule: str | None = None
+    field: str | None = None
+    value: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+class TeamChange(BaseModel):
+    team: TeamOut
+    created: bool
+    rule_warnings: list[RuleFinding] = Field(default_factory=list)
+
+
+class QueueChange(BaseModel):
+    queue: QueueOut
+    created: bool
+    rule_warnings: list[RuleFinding] = Field(default_factory=list)
+
+
+class AgentChange(BaseModel):
+    agent: AgentOut
+    created: bool
+    rule_warnings: list[RuleFinding] = Field(default_factory=list)
+
+
+class SlaPolicyIn(Strict):
+    """One SLA policy; `PUT /sla/policies` takes the whole list (what GET answers)."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True,
+        json_schema_extra={"examples": [{
+            "team": "csr", "channel": "voice", "threshold": 20, "target": 0.8,
+            "max_wait": 600, "max_wait_action": "expire",
+        }]},
+    )
+
+    team: TopologyId
+    channel: ChannelName
+    sla_class: str | None = Field(default=None, min_length=1, max_length=64)
+    public: bool | None = Field(default=None, description="Social: public posts vs private")
+    threshold: Seconds = Field(description="Answer within this many seconds")
+    target: float = Field(gt=0, le=1, description="Fraction to answer within threshold")
+    near_breach: float | None = Field(default=None, gt=0, le=1)
+    short_abandon: float | None = Field(default=None, ge=0, le=3600)
+    max_wait: Seconds | None = None
+    max_wait_action: Literal["expire", "overflow"] = "expire"
+    overflow_queue: TopologyId | None = None
+
+
+class SlaPolicyOut(BaseModel):
+    team: str
+    channel: str
+    sla_class: str | None
+    public: bool | None
+    threshold: float
+    target: float
+    near_breach: float
+    short_abandon: float
+    max_wait: float | None
+    max_wait_action: str
+    overflow_queue: str | None

@@ -1,7 +1,6 @@
-"""Supervisor and wallboard reads: topology, SLA policies, live stats, the event stream.
+"""Supervisor and wallboard reads: topology, live stats, the event stream.
 
-Topology is read-only here: the core has no safe way yet to change an agent's skills
-or capacity while it routes (see the report for the needed engine operation).
+Changes to teams, queues, agents and SLA policies are in `router.api.topology`.
 """
 
 from __future__ import annotations
@@ -54,18 +53,6 @@ async def queues(runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
             summary="Every agent: presence, work held, capacity")
 async def agents(runtime: RuntimeDep, _: Reader) -> list[AgentOut]:
     return [await _agent(runtime, agent_id) for agent_id in runtime.topology.agents]
-
-
-@router.get("/sla/policies", responses=_ERRORS, summary="Configured SLA policies")
-async def sla_policies(runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
-    return [
-        {"team": p.team, "channel": p.channel.value, "sla_class": p.sla_class,
-         "public": p.public, "threshold": p.threshold, "target": p.target,
-         "near_breach": p.near_breach, "short_abandon": p.short_abandon,
-         "max_wait": p.max_wait, "max_wait_action": p.max_wait_action.value,
-         "overflow_queue": p.overflow_queue}
-        for p in runtime.policies.policies()
-    ]
 
 
 def _figures(f: Figures) -> dict[str, Any]:
