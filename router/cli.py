@@ -222,6 +222,63 @@ def bench_rules(ctx: typer.Context) -> None:
     _bench("rules", list(ctx.args))
 
 
+@bench_app.command("scaling", context_settings=_PASS)
+def bench_scaling(ctx: typer.Context) -> None:
+    """Decision cost vs queued (1k→1M) and agents (100→50k).  Example: omniroute bench scaling"""
+    _bench("scaling", list(ctx.args))
+
+
+@bench_app.command("http", context_settings=_PASS)
+def bench_http(ctx: typer.Context) -> None:
+    """End-to-end ingest through a real uvicorn server.  Example: omniroute bench http"""
+    _bench("http", list(ctx.args))
+
+
+@bench_app.command("all", context_settings=_PASS)
+def bench_all(ctx: typer.Context) -> None:
+    """Every scenario in one run (ratios are honest).  Example: omniroute bench all --quick"""
+    _bench("all", list(ctx.args))
+
+
+# ---------------------------------------------------------------------- simulate
+@app.command()
+def simulate(
+    hours: Annotated[float, typer.Option(help="Simulated hours (from 00:00 Monday)")] = 24.0,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same customers")] = 7,
+    rules: Annotated[Path | None, typer.Option(help="Draft ruleset to compare with"
+                                                    " config/rules.yaml")] = None,
+    spike: Annotated[bool, typer.Option(help="Also run 10x social arrivals 11:00-12:00")]
+    = False,
+    siloed: Annotated[bool, typer.Option(help="Also run siloed per-channel FIFO queues")]
+    = False,
+    out: Annotated[Path | None, typer.Option(help="Results directory (default"
+                                                  " bench/results)")] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots")] = True,
+) -> None:
+    """Predict service levels: a simulated day of the example contact center.
+
+    Drives the real routing core on virtual time with generated traffic and agents.
+
+    Examples:
+
+      omniroute simulate --siloed --spike
+
+      omniroute simulate --rules draft.yaml --hours 12 --seed 3
+    """
+    args = ["--hours", str(hours), "--seed", str(seed)]
+    if rules is not None:
+        args += ["--rules", str(rules)]
+    if spike:
+        args.append("--spike")
+    if siloed:
+        args.append("--siloed")
+    if out is not None:
+        args += ["--out", str(out)]
+    if not plots:
+        args.append("--no-plots")
+    _bench("simulate", args)
+
+
 # ---------------------------------------------------------------------- demo
 @app.command()
 def demo(

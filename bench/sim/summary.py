@@ -83,6 +83,14 @@ def secs(value: float | None) -> str:
     return f"{value:,.0f} s" if value >= 10 else f"{value:.1f} s"
 
 
+def dur(seconds: float) -> str:
+    """Compact threshold: 20s, 15m, 4h."""
+    for unit, size in (("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def markdown_rows(found: Sequence[Row]) -> str:
     lines = ["| team | channel | offered | SL (target) | ASA | abandon | expired | occupancy |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -90,7 +98,7 @@ def markdown_rows(found: Sequence[Row]) -> str:
         f = row.figures
         lines.append(
             f"| {row.team} | {row.channel.value} | {f.offered:,} |"
-            f" {pct(f.service_level)} ({row.target:.0%} in {secs(row.threshold)}) |"
+            f" {pct(f.service_level)} ({row.target:.0%}/{dur(row.threshold)}) |"
             f" {secs(f.asa)} | {pct(f.abandon_rate)} | {f.expired:,} | {pct(row.occupancy)} |")
     return "\n".join(lines)
 
@@ -122,10 +130,12 @@ def comparison_markdown(labels: Sequence[str], runs: Sequence[Sequence[Row]]) ->
         target = next(m[key].target for m in by_run if key in m)
         cells = []
         for mapping in by_run:
-            found = mapping.get(key)
-            cells.append("— | —" if found is None else
-                         f"{pct(found.figures.service_level)} | {secs(found.figures.asa)}")
-        lines.append(f"| {key[0]} | {key[1].value} | {target:.0%} | " + " | ".join(cells) + " |")
+            hit = mapping.get(key)
+            cells.append("— | —" if hit is None else
+                         f"{pct(hit.figures.service_level)} | {secs(hit.figures.asa)}")
+        threshold = next(m[key].threshold for m in by_run if key in m)
+        lines.append(f"| {key[0]} | {key[1].value} | {target:.0%}/{dur(threshold)} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
