@@ -87,7 +87,7 @@ export function dryRunPanel({ api, canEdit }, editorText) {
       field('Address', address), field('Language', language), field('Intent', intent),
       field('Sentiment (−1…1)', sentiment), field('Reach', reach),
       h('label', { class: 'inline' }, isPublic, 'Public post')),
-    h('div', { class: 'row' }, field('Text', text), field('Classify with', source),
+    h('div', { class: 'row' }, field('Customer message', text), field('Classify with', source),
       h('button', { type: 'submit' }, 'Dry-run')),
     result);
 }

@@ -12,7 +12,7 @@ export function createEditor({ id, label, readOnly = false }) {
   const bands = h('div', { class: 'bands', 'aria-hidden': 'true' });
   const area = h('textarea', { id, spellcheck: false, wrap: 'off', readOnly,
     autocomplete: 'off', autocapitalize: 'off', rows: 24 });
-  const root = h('div', { class: 'editor' },
+  const root = h('div', { class: 'editor', id: `${id}-editor` },
     h('label', { for: id, class: 'visually-hidden' }, label),
     gutter, h('div', { class: 'surface' }, bands, area));
   let marks = new Map();

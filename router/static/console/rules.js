@@ -83,6 +83,7 @@ export function startRules(panel, ctx) {
     const [other, diff] = await Promise.all([
       api.get(`/rules/versions/${theirs}`),
       api.get(`/rules/diff?from=${problem.base_version}&to=${theirs}`).catch(() => null),
+      loadPublished().then(versions.load), // the left side shows what is live now
     ]);
     replace(conflict, h('div', { class: 'notice warn', role: 'alert', id: 'conflict-notice' },
       h('strong', {}, 'Not published: the ruleset changed while you were editing. '),
