@@ -88,3 +88,16 @@ class AgentBusy(OmnirouteError):
 
 class ConfigError(OmnirouteError):
     """Raised when configuration is invalid; the message names the file, key and value."""
+
+
+class StoreUnavailable(OmnirouteError):
+    """Raised when the store cannot be reached (Redis down, timed out); retry later.
+
+    The API answers 503 with `Retry-After: retry_after`; nothing was changed.
+    """
+
+    def __init__(self, url: str, cause: str, retry_after: int = 1) -> None:
+        self.url = url
+        self.cause = cause
+        self.retry_after = retry_after
+        super().__init__(f"store {url!r} is unavailable: {cause}")

@@ -1,0 +1,88 @@
+"""JSON encodings of the immutable records the Redis store keeps: interactions and plans.
+
+The routing scripts never read these (they get the fields they need as separate hash
+fields); they travel so any worker can rebuild a `WorkView`. JSON rather than pickle:
+the stream and the hashes stay readable by operators and by non-Python consumers.
+Decoding is memoized on the encoded text, since one interaction is read many times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Any
+
+from router.interaction import Attachment, Channel, Direction, Interaction
+from router.plan import EscalationStep, MaxWaitAction, RoutingPlan, SkillRequirement
+
+_COMPACT = (",", ":")
+
+
+def encode_interaction(interaction: Interaction) -> str:
+    data = {
+        "id": interaction.id,
+        "channel": interaction.channel.value,
+        "idempotency_key": interaction.idempotency_key,
+        "created_at": interaction.created_at,
+        "direction": interaction.direction.value,
+        "customer_id": interaction.customer_id,
+        "address": interaction.address,
+        "to": interaction.to,
+        "conversation_id": interaction.conversation_id,
+        "subject": interaction.subject,
+        "summary": interaction.summary,
+        "language": interaction.language,
+        "intent": interaction.intent,
+        "sentiment": interaction.sentiment,
+        "public": interaction.public,
+        "reach": interaction.reach,
+        "attachments": [asdict(a) for a in interaction.attachments],
+        "attributes": dict(interaction.attributes),
+    }
+    return json.dumps(data, separators=_COMPACT, ensure_ascii=False)
+
+
+@lru_cache(maxsize=65536)
+def decode_interaction(text: str) -> Interaction:
+    data: dict[str, Any] = json.loads(text)
+    data["channel"] = Channel(data["channel"])
+    data["direction"] = Direction(data["direction"])
+    data["attachments"] = tuple(Attachment(**a) for a in data["attachments"])
+    return Interaction(**data)
+
+
+def encode_plan(plan: RoutingPlan) -> str:
+    data = {
+        "queue": plan.queue,
+        "skills": [list(r) for r in plan.skills],
+        "priority": plan.priority,
+        "sla_class": plan.sla_class,
+        "steps": [asdict(s) for s in plan.steps],
+        "preferred_agent": plan.preferred_agent,
+        "preferred_timeout": plan.preferred_timeout,
+        "max_wait": plan.max_wait,
+        "max_wait_action": plan.max_wait_action.value,
+        "overflow_queue": plan.overflow_queue,
+        "rule": plan.rule,
+        "rule_version": plan.rule_version,
+        "tags": list(plan.tags),
+    }
+    return json.dumps(data, separators=_COMPACT, ensure_ascii=False)
+
+
+@lru_cache(maxsize=4096)
+def decode_plan(text: str) -> RoutingPlan:
+    data: dict[str, Any] = json.loads(text)
+    data["skills"] = tuple(SkillRequirement(s, m) for s, m in data["skills"])
+    data["steps"] = tuple(
+        EscalationStep(
+            after=s["after"], lower_proficiency_by=s["lower_proficiency_by"],
+            drop_skills=tuple(s["drop_skills"]), add_queues=tuple(s["add_queues"]),
+            raise_priority_by=s["raise_priority_by"],
+        )
+        for s in data["steps"]
+    )
+    data["max_wait_action"] = MaxWaitAction(data["max_wait_action"])
+    data["tags"] = tuple(data["tags"])
+    return RoutingPlan(**data)

@@ -1,0 +1,1019 @@
+-- omniroute routing transitions as one Redis Functions library.
+--
+-- A line-for-line port of the stateful half of router/engine.py: every registered
+-- function is one routing transition, atomic because Redis runs it alone. Policy that
+-- can be computed without state (ordering scores, targets after each escalation step,
+-- deadlines, bucket keys and which agents a bucket admits) arrives as arguments from
+-- router/redis_store.py, so the two stores share it instead of re-implementing it.
+--
+-- The Python side prepends a generated prelude defining LIB, CHANNELS and TRANSITIONS
+-- from router.interaction, so the lifecycle table has one source.
+--
+-- Conventions: every value kept in a hash is a string; floats are written with %.17g
+-- (exact round trip with Python's float); optional strings travel as '' (None) or
+-- '~' .. value. Items and agents are read once per call into Lua tables and written
+-- back at the end (flush), so a transition touching one item many times costs one HSET.
+
+local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
+local RETAIN, IDEM_TTL, MAXLEN
+local ITEMS, AGENTS, EV
+
+local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
+local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
+local TIMER_MAX_WAIT, TIMER_PREFERRED, TIMER_WRAP_UP = 5, 6, 7
+
+local function F(x) return string.format('%.17g', x) end
+local function I(x) return string.format('%d', x) end
+local function enc(s) if s == nil then return '' end return '~' .. s end
+local function dec(s) if s == nil or s == '' then return nil end return string.sub(s, 2) end
+
+local function setup(keys, args)
+  P = keys[1]
+  NOWS = args[1]
+  NOW = tonumber(NOWS)
+  STRATEGY = args[2]
+  OFFER_TIMEOUT = tonumber(args[3])
+  MISSED_LIMIT = tonumber(args[4])
+  WRAP_TIMEOUT = tonumber(args[5])
+  RETAIN = tonumber(args[6])
+  IDEM_TTL = tonumber(args[7])
+  MAXLEN = args[8]
+  ITEMS, AGENTS, EV = {}, {}, {}
+end
+local BASE = 8 -- common arguments before each operation's own
+
+-- byte-wise string order (Lua's < uses strcoll, which depends on the server's locale)
+local function bless(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- ------------------------------------------------------------------ state cache
+local function load_hash(key)
+  local raw = redis.call('HGETALL', key)
+  if #raw == 0 then return nil end
+  local t = {_d = {}}
+  for i = 1, #raw, 2 do t[raw[i]] = raw[i + 1] end
+  return t
+end
+
+local function item(id)
+  local it = ITEMS[id]
+  if it == nil then
+    it = load_hash(P .. 'i:' .. id)
+    if it == nil then return nil end
+    ITEMS[id] = it
+  end
+  if it._gone then return nil end
+  return it
+end
+
+local function agent(id)
+  local a = AGENTS[id]
+  if a == nil then
+    a = load_hash(P .. 'a:' .. id)
+    if a == nil then return nil end
+    a.id = id
+    AGENTS[id] = a
+  end
+  return a
+end
+
+local function set(t, f, v) t[f] = v; t._d[f] = true end
+local function num(t, f) return tonumber(t[f]) end
+local function add(t, f, d) set(t, f, I(tonumber(t[f]) + d)) end
+
+local function flush_table(prefix, tables)
+  for id, t in pairs(tables) do
+    if not t._gone then
+      local args = {}
+      for f in pairs(t._d) do
+        args[#args + 1] = f
+        args[#args + 1] = t[f]
+      end
+      if #args > 0 then redis.call('HSET', prefix .. id, unpack(args)) end
+      t._d = {}
+    end
+  end
+end
+
+local function flush()
+  flush_table(P .. 'i:', ITEMS)
+  flush_table(P .. 'a:', AGENTS)
+end
+
+-- ------------------------------------------------------------------ events
+local function stream(...)
+  redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', ...)
+end
+
+local function target(it)
+  local key = (it.ovf == '1') and 'tgo' or 'tg'
+  if it._tk ~= key or it._tsrc ~= it[key] then
+    it._t = cjson.decode(it[key])
+    it._tk = key
+    it._tsrc = it[key]
+  end
+  return it._t[num(it, 'sapp') + 1]
+end
+
+local function emit(kind, it, previous, agent_id, reason, detail)
+  local t = target(it)
+  EV[#EV + 1] = {
+    'i', kind, it.id, it.ch, it.q, it.st, previous or '', agent_id or '', I(t.p),
+    it.enq, it.aat or '', enc(reason), it.thr, detail or '',
+  }
+  stream('k', kind, 'at', NOWS, 'id', it.id, 'ch', it.ch, 'q', it.q, 'st', it.st,
+    'prev', previous or '', 'agent', agent_id or '', 'reason', reason or '')
+end
+
+local function record(it, kind, agent_id, reason)
+  redis.call('RPUSH', P .. 'h:' .. it.id,
+    cjson.encode({NOWS, kind, agent_id or '', it.q, enc(reason)}))
+end
+
+local function shown(a)
+  if a.pres ~= 'offline' and num(a, 'wrap') > 0 then return 'wrap_up' end
+  return a.pres
+end
+
+local function emit_presence(a, previous)
+  local now_shown = shown(a)
+  if previous == now_shown then return end
+  EV[#EV + 1] = {'a', a.id, now_shown, previous, a.rsn or ''}
+  stream('k', 'agent_presence', 'at', NOWS, 'agent', a.id, 'presence', now_shown,
+    'prev', previous, 'reason', dec(a.rsn) or '')
+end
+
+-- ------------------------------------------------------------------ agents
+local function is_blocking(a, ch) return string.find(a.blk, '|' .. ch .. '|', 1, true) ~= nil end
+
+local function can_take(a, ch)
+  if a.pres ~= 'available' or num(a, 'bh') > 0 then return false end
+  if is_blocking(a, ch) and num(a, 'nheld') > 0 then return false end
+  return num(a, 'act:' .. ch) < num(a, 'cap:' .. ch)
+end
+
+local function load_of(a)
+  local total = 0.0
+  for _, ch in ipairs(CHANNELS) do
+    local slots = num(a, 'cap:' .. ch)
+    if slots > 0 then total = total + num(a, 'act:' .. ch) / slots end
+  end
+  return total
+end
+
+-- The agent's place in one bucket's ready index: (score, member), smaller first.
+-- Longest idle: score = idle since, member = agent id (ties by id, as in the core).
+-- Other strategies: score = load or -proficiency, member = fixed-width idle .. ':' .. id.
+local function agent_key(a, bkey, ch)
+  local idle = tonumber(a['idle:' .. ch] or '0')
+  if STRATEGY == 'longest_idle' then return idle, a.id end
+  local primary
+  if STRATEGY == 'least_occupied' then
+    primary = load_of(a)
+  else
+    primary = -tonumber(redis.call('HGET', P .. 'bp:' .. bkey, a.id) or '0')
+  end
+  return primary, string.format('%020.6f', idle) .. ':' .. a.id
+end
+
+local function member_agent(m)
+  if STRATEGY == 'longest_idle' then return m end
+  return string.sub(m, 22)
+end
+
+local function index_agent(a, bkey, ch)
+  local s, m = agent_key(a, bkey, ch)
+  redis.call('ZADD', P .. 'ba:' .. bkey, F(s), m)
+  redis.call('HSET', P .. 'ax:' .. a.id, bkey, m)
+  add(a, 'nidx', 1)
+end
+
+local function unindex_agent(a, bkey)
+  local old = redis.call('HGET', P .. 'ax:' .. a.id, bkey)
+  if old then
+    redis.call('ZREM', P .. 'ba:' .. bkey, old)
+    redis.call('HDEL', P .. 'ax:' .. a.id, bkey)
+    add(a, 'nidx', -1)
+  end
+end
+
+-- engine._reindex_agent
+local function reindex(a, ch)
+  if a.ao ~= '1' and num(a, 'nidx') == 0 then return end
+  if ch ~= nil and (STRATEGY == 'least_occupied' or is_blocking(a, ch)) then ch = nil end
+  local chans
+  if ch == nil then
+    chans = CHANNELS
+  else
+    chans = {ch}
+    for _, c in ipairs(CHANNELS) do
+      if c ~= ch and is_blocking(a, c) then chans[#chans + 1] = c end
+    end
+  end
+  for _, c in ipairs(chans) do
+    local takes = a.ao == '1' and can_take(a, c)
+    for _, bkey in ipairs(redis.call('SMEMBERS', P .. 'abk:' .. a.id .. ':' .. c)) do
+      unindex_agent(a, bkey)
+      if takes then index_agent(a, bkey, c) end
+    end
+  end
+end
+
+-- engine._bucket: a bucket comes to exist when work first enters it; every agent the
+-- bucket's definition admits learns of it, and the ready ones are indexed once.
+local function ensure_bucket(bkey, ch)
+  if redis.call('HSETNX', P .. 'bmade', bkey, '1') == 0 then return end
+  local def = cjson.decode(redis.call('HGET', P .. 'bdef', bkey))
+  for _, pair in ipairs(def) do
+    local aid, prof = pair[1], pair[2]
+    redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
+    redis.call('HSET', P .. 'bp:' .. bkey, aid, I(prof))
+    local a = agent(aid)
+    if a ~= nil and a.ao == '1' and can_take(a, ch) then index_agent(a, bkey, ch) end
+  end
+end
+
+-- ------------------------------------------------------------------ items
+local function member(it) return string.format('%016d:%s', num(it, 'seq'), it.id) end
+local function member_id(m) return string.sub(m, 18) end
+local function member_seq(m) return tonumber(string.sub(m, 1, 16)) end
+-- universal order of two (score, member) item keys: score, then arrival sequence
+local function klt(s1, m1, s2, m2)
+  if s1 ~= s2 then return s1 < s2 end
+  return member_seq(m1) < member_seq(m2)
+end
+
+local function rejected(id, aid)
+  return redis.call('SISMEMBER', P .. 'rj:' .. id, aid) == 1
+end
+
+local function set_status(it, st)
+  if not TRANSITIONS[it.st][st] then
+    error('omniroute: illegal transition ' .. it.id .. ' ' .. it.st .. ' -> ' .. st)
+  end
+  redis.call('HINCRBY', P .. 'counts', it.st, -1)
+  redis.call('HINCRBY', P .. 'counts', st, 1)
+  set(it, 'st', st)
+end
+
+local function timer(due, kind, id, token)
+  local n = redis.call('INCR', P .. 'tseq')
+  redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%d:%s', n, kind, token, id))
+end
+
+local function finish(it)
+  redis.call('DEL', P .. 'rj:' .. it.id)
+  redis.call('RPUSH', P .. 'fin', it.id)
+  while redis.call('LLEN', P .. 'fin') > RETAIN do
+    local old = redis.call('LPOP', P .. 'fin')
+    redis.call('DEL', P .. 'i:' .. old, P .. 'h:' .. old)
+    local cached = ITEMS[old]
+    if cached ~= nil then cached._gone = true end
+  end
+end
+
+local function hold(a, it)
+  local ch = it.ch
+  redis.call('HSET', P .. 'ah:' .. a.id, it.id, ch)
+  add(a, 'act:' .. ch, 1)
+  add(a, 'nheld', 1)
+  if is_blocking(a, ch) then add(a, 'bh', 1) end
+  reindex(a, ch)
+end
+
+local function release(a, it, idle)
+  local ch = it.ch
+  redis.call('HDEL', P .. 'ah:' .. a.id, it.id)
+  add(a, 'act:' .. ch, -1)
+  add(a, 'nheld', -1)
+  if is_blocking(a, ch) then add(a, 'bh', -1) end
+  if idle then set(a, 'idle:' .. ch, NOWS) end
+  set(it, 'ag', '')
+  reindex(a, ch)
+end
+
+local function schedule_leg(it)
+  local token = num(it, 'seq')
+  local start = num(it, 'enq')
+  for index, after in ipairs(cjson.decode(it.sa)) do
+    timer(start + after, TIMER_STEP, it.id, token * 100 + index - 1)
+  end
+  local threshold = num(it, 'thr')
+  timer(start + threshold * num(it, 'nbf'), TIMER_AT_RISK, it.id, token)
+  timer(start + threshold, TIMER_BREACH, it.id, token)
+  if it.mw ~= '' then timer(start + tonumber(it.mw), TIMER_MAX_WAIT, it.id, token) end
+  if it.pa ~= '' and num(it, 'pt') > 0 then
+    timer(NOW + num(it, 'pt'), TIMER_PREFERRED, it.id, token)
+  end
+end
+
+local enter_queue, match_agent, reserve
+
+local function preferred_agent(it)
+  local pa = it.pa
+  if pa == '' or num(it, 'pt') <= 0 then return nil end
+  if NOW >= num(it, 'enq') + num(it, 'pt') then return nil end
+  local a = agent(pa)
+  if a == nil or a.pres == 'offline' then return nil end
+  return pa
+end
+
+local function leave_queue(it)
+  if it.inq ~= '1' then return end
+  local m = member(it)
+  if it.pref ~= '' then
+    redis.call('ZREM', P .. 'pref:' .. it.pref, m)
+    set(it, 'pref', '')
+  else
+    for _, b in ipairs(target(it).b) do redis.call('ZREM', P .. 'b:' .. b, m) end
+  end
+  redis.call('ZREM', P .. 'arr:' .. it.q .. '|' .. it.ch, m)
+  set(it, 'inq', '0')
+end
+
+-- engine._match_item: offer a queued item to the best ready agent (push direction)
+local function match_item(it)
+  if it.pref ~= '' then
+    local a = agent(it.pref)
+    if a.ao == '1' and can_take(a, it.ch) and not rejected(it.id, a.id) then
+      reserve(it, a, true)
+    end
+    return
+  end
+  local nrej = redis.call('SCARD', P .. 'rj:' .. it.id)
+  local best_s, best_m
+  for _, b in ipairs(target(it).b) do
+    local r = redis.call('ZRANGE', P .. 'ba:' .. b, 0, nrej, 'WITHSCORES')
+    for i = 1, #r, 2 do
+      local m = r[i]
+      if nrej == 0 or not rejected(it.id, member_agent(m)) then
+        local s = tonumber(r[i + 1])
+        if best_s == nil or s < best_s or (s == best_s and bless(m, best_m)) then
+          best_s, best_m = s, m
+        end
+        break
+      end
+    end
+  end
+  if best_m ~= nil then reserve(it, agent(member_agent(best_m)), true) end
+end
+
+enter_queue = function(it)
+  local t = target(it)
+  local m = member(it)
+  redis.call('ZADD', P .. 'arr:' .. it.q .. '|' .. it.ch, it.enq, m)
+  redis.call('SADD', P .. 'arrk', it.q .. '|' .. it.ch)
+  local pref = preferred_agent(it)
+  if pref ~= nil then
+    set(it, 'pref', pref)
+    redis.call('ZADD', P .. 'pref:' .. pref, t.s, m)
+  else
+    for _, b in ipairs(t.b) do
+      ensure_bucket(b, it.ch)
+      redis.call('ZADD', P .. 'b:' .. b, t.s, m)
+    end
+  end
+  set(it, 'inq', '1')
+  match_item(it)
+end
+
+-- engine._first_takeable over one sorted set, read in small pages
+local function first_takeable(key, a, skip_rejected, check_channel)
+  local start, page = 0, 16
+  while true do
+    local r = redis.call('ZRANGE', key, start, start + page - 1, 'WITHSCORES')
+    if #r == 0 then return nil end
+    for i = 1, #r, 2 do
+      local m = r[i]
+      local id = member_id(m)
+      local ok = not (skip_rejected and rejected(id, a.id))
+      if ok and check_channel then ok = can_take(a, item(id).ch) end
+      if ok then return tonumber(r[i + 1]), m end
+    end
+    start = start + page
+  end
+end
+
+-- engine._best_for: the best waiting item this agent may take now (pull direction)
+local function best_for(a, skip_rejected)
+  local best_s, best_m = first_takeable(P .. 'pref:' .. a.id, a, skip_rejected, true)
+  for _, ch in ipairs(CHANNELS) do
+    if can_take(a, ch) then
+      for _, b in ipairs(redis.call('SMEMBERS', P .. 'abk:' .. a.id .. ':' .. ch)) do
+        local h = redis.call('ZRANGE', P .. 'b:' .. b, 0, 0, 'WITHSCORES')
+        if #h > 0 then
+          local s, m = tonumber(h[2]), h[1]
+          if best_s == nil or klt(s, m, best_s, best_m) then
+            if skip_rejected and rejected(member_id(m), a.id) then
+              s, m = first_takeable(P .. 'b:' .. b, a, true, false)
+            end
+            if s ~= nil and (best_s == nil or klt(s, m, best_s, best_m)) then
+              best_s, best_m = s, m
+            end
+          end
+        end
+      end
+    end
+  end
+  if best_m == nil then return nil end
+  return item(member_id(best_m))
+end
+
+match_agent = function(a)
+  if a.ao ~= '1' then return end
+  while a.pres == 'available' do
+    local it = best_for(a, true)
+    if it == nil then return end
+    reserve(it, a, true)
+  end
+end
+
+reserve = function(it, a, offer)
+  leave_queue(it)
+  set_status(it, 'reserved')
+  set(it, 'ag', a.id)
+  set(it, 'rat', NOWS)
+  add(it, 'tok', 1)
+  hold(a, it)
+  local expires = NOW + OFFER_TIMEOUT
+  timer(expires, TIMER_OFFER, it.id, num(it, 'tok'))
+  local why = offer and 'offer' or 'pull'
+  record(it, 'reserved', a.id, why)
+  emit('reserved', it, 'queued', a.id, why)
+  return {it.id, a.id, it.ch, it.q, NOWS, F(expires)}
+end
+
+-- ------------------------------------------------------------------ escalation, SLA
+local function escalate(it, applied)
+  local indexed = it.inq == '1'
+  if indexed then leave_queue(it) end
+  set(it, 'sapp', I(applied))
+  local t = target(it)
+  record(it, 'escalated', nil, 'step ' .. applied)
+  emit('escalated', it, it.st, nil, nil,
+    cjson.encode({step = applied, queues = t.q, priority = t.p}))
+  if indexed then enter_queue(it) end
+end
+
+local function catch_up_steps(it, upto)
+  local waited = NOW - num(it, 'enq')
+  local afters = cjson.decode(it.sa)
+  local due = 0
+  for _, after in ipairs(afters) do
+    if after <= waited then due = due + 1 end
+  end
+  if upto ~= nil and upto > due then due = upto end
+  if due > #afters then due = #afters end
+  if due <= num(it, 'sapp') then return end
+  escalate(it, due)
+end
+
+local function overflow(it)
+  local old = it.q
+  set(it, 'q', it.ovq)
+  set(it, 'ovf', '1')
+  set(it, 'thr', it.othr)
+  set(it, 'due', it.odue)
+  set(it, 'mw', '')
+  record(it, 'overflowed', nil, old .. ' -> ' .. it.q)
+  emit('overflowed', it, it.st, nil, 'max_wait',
+    cjson.encode({from_queue = old, to_queue = it.q}))
+  enter_queue(it)
+end
+
+local function on_max_wait(it)
+  if it.st == 'queued' and it.inq == '1' then leave_queue(it) end
+  if it.ovq ~= '' and it.ovf ~= '1' and it.ovq ~= it.q then
+    overflow(it)
+    return
+  end
+  local previous = it.st
+  set_status(it, 'expired')
+  record(it, 'expired', nil, 'max_wait')
+  emit('expired', it, previous, nil, 'max_wait')
+  finish(it)
+end
+
+local function return_reservation(it, a, reason, kind)
+  redis.call('SADD', P .. 'rj:' .. it.id, a.id)
+  add(it, 'tok', 1)
+  release(a, it, false)
+  set_status(it, 'queued')
+  record(it, kind, a.id, reason)
+  emit(kind, it, 'reserved', a.id, reason)
+  catch_up_steps(it, nil)
+  if it.mw ~= '' and NOW >= num(it, 'enq') + tonumber(it.mw) then
+    on_max_wait(it)
+    return
+  end
+  enter_queue(it)
+end
+
+-- ------------------------------------------------------------------ presence
+local function do_presence(a, presence, reason, auto_offer)
+  if auto_offer ~= nil then set(a, 'ao', auto_offer) end
+  local previous = shown(a)
+  local became = presence == 'available' and a.pres ~= presence
+  set(a, 'pres', presence)
+  if presence == 'not_ready' then set(a, 'rsn', enc(reason)) else set(a, 'rsn', '') end
+  set(a, 'since', NOWS)
+  if became then
+    set(a, 'miss', '0')
+    for _, ch in ipairs(CHANNELS) do set(a, 'idle:' .. ch, NOWS) end
+  end
+  if presence == 'offline' then
+    -- HGETALL keeps insertion order for small hashes, like the core's dict
+    local held = redis.call('HGETALL', P .. 'ah:' .. a.id)
+    for i = 1, #held, 2 do
+      local it = item(held[i])
+      if it ~= nil and it.st == 'reserved' then
+        return_reservation(it, a, 'agent_offline', 'rejected')
+      end
+    end
+  end
+  emit_presence(a, previous)
+  reindex(a, nil)
+  if presence == 'available' then match_agent(a) end
+end
+
+local function expire_offer(it)
+  local a = agent(it.ag)
+  add(a, 'miss', 1)
+  return_reservation(it, a, 'offer_timeout', 'offer_expired')
+  if num(a, 'miss') >= MISSED_LIMIT and a.pres == 'available' then
+    do_presence(a, 'not_ready', 'missed_offers', nil)
+  else
+    match_agent(a)
+  end
+end
+
+-- ------------------------------------------------------------------ completing
+local function do_complete(a, it, disposition)
+  local previous_presence = shown(a)
+  local previous = it.st
+  if previous == 'wrap_up' then add(a, 'wrap', -1) end
+  set(it, 'disp', enc(disposition))
+  set_status(it, 'completed')
+  release(a, it, true)
+  set(it, 'ag', a.id)
+  record(it, 'completed', a.id, disposition)
+  emit('completed', it, previous, a.id, disposition)
+  finish(it)
+  emit_presence(a, previous_presence)
+  match_agent(a)
+end
+
+-- ------------------------------------------------------------------ timers
+local function fire_leg_timer(kind, it)
+  if it.st ~= 'queued' and it.st ~= 'reserved' then return end
+  if kind == TIMER_AT_RISK then
+    if it.risk == '1' then return end
+    set(it, 'risk', '1')
+    emit('sla_at_risk', it, it.st)
+    local nsteps = #cjson.decode(it.sa)
+    if num(it, 'sapp') < nsteps then escalate(it, num(it, 'sapp') + 1) end
+  elseif kind == TIMER_BREACH then
+    if it.brk == '1' then return end
+    set(it, 'brk', '1')
+    emit('sla_breached', it, it.st)
+  elseif it.st ~= 'queued' then
+    return
+  elseif kind == TIMER_MAX_WAIT then
+    on_max_wait(it)
+  elseif kind == TIMER_PREFERRED and it.pref ~= '' then
+    leave_queue(it)
+    enter_queue(it)
+  end
+end
+
+local function fire(kind, it, token)
+  if kind == TIMER_OFFER then
+    if it.st == 'reserved' and token == num(it, 'tok') then expire_offer(it) end
+  elseif kind == TIMER_WRAP_UP then
+    if it.st == 'wrap_up' and token == num(it, 'tok') and it.ag ~= '' then
+      do_complete(agent(it.ag), it, 'wrap_up_timeout')
+    end
+  elseif kind == TIMER_STEP then
+    if math.floor(token / 100) == num(it, 'seq') and it.st == 'queued' then
+      catch_up_steps(it, token % 100 + 1)
+    end
+  elseif token == num(it, 'seq') then
+    fire_leg_timer(kind, it)
+  end
+end
+
+-- ------------------------------------------------------------------ replies
+local function item_view(it)
+  return {
+    it.ix, it.plan, it.st, it.q, I(target(it).p), it.enq, it.due, it.ag, it.disp, it.ovf,
+    redis.call('LRANGE', P .. 'h:' .. it.id, 0, -1),
+  }
+end
+
+local function agent_view(a)
+  local active = {}
+  for _, ch in ipairs(CHANNELS) do active[#active + 1] = a['act:' .. ch] end
+  return {shown(a), a.rsn, a.ao, redis.call('HGETALL', P .. 'ah:' .. a.id), active, a.miss}
+end
+
+local function done(result)
+  flush()
+  return {'ok', EV, result}
+end
+
+local function fail(...) return {'err', {...}} end
+
+local function check(it, st)
+  if not TRANSITIONS[it.st][st] then return fail('illegal', it.id, it.st, st) end
+  return nil
+end
+
+local function live(id)
+  local it = item(id)
+  if it == nil then return nil, fail('unknown_interaction', id) end
+  if FINAL[it.st] then return nil, fail('illegal', id, it.st, '(any)') end
+  return it, nil
+end
+
+local function held_item(aid, id)
+  local a = agent(aid)
+  if a == nil then return nil, nil, fail('unknown_agent', aid) end
+  local it = item(id)
+  if it == nil then return nil, nil, fail('unknown_interaction', id) end
+  if FINAL[it.st] then return nil, nil, fail('not_held', id, aid, '') end
+  if it.ag ~= aid then return nil, nil, fail('not_held', id, aid, it.ag) end
+  return a, it, nil
+end
+
+-- Leg fields (queue, deadline, targets…) arrive as name/value pairs; returns next index.
+local function read_pairs(args, i, apply)
+  local n = tonumber(args[i])
+  for j = 0, n - 1 do apply(args[i + 1 + 2 * j], args[i + 2 + 2 * j]) end
+  return i + 1 + 2 * n
+end
+
+-- Bucket definitions the caller sent: (key, json) pairs. Returns a missing key, if any.
+local function read_defs(args, i, legs)
+  read_pairs(args, i, function(k, v) redis.call('HSETNX', P .. 'bdef', k, v) end)
+  for _, field in ipairs({'tg', 'tgo'}) do
+    if legs[field] ~= nil and legs[field] ~= '' then
+      for _, t in ipairs(cjson.decode(legs[field])) do
+        for _, b in ipairs(t.b) do
+          if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return b end
+        end
+      end
+    end
+  end
+  return nil
+end
+
+local function expire_idempotency_keys()
+  local due = redis.call('ZRANGEBYSCORE', P .. 'keyexp', '-inf', NOWS)
+  for _, k in ipairs(due) do
+    redis.call('ZREM', P .. 'keyexp', k)
+    local id = redis.call('HGET', P .. 'keys', k)
+    if id then
+      local st = redis.call('HGET', P .. 'i:' .. id, 'st')
+      if not st or FINAL[st] then redis.call('HDEL', P .. 'keys', k) end
+    end
+  end
+end
+
+local function start_leg(it, legs)
+  for k, v in pairs(legs) do set(it, k, v) end
+  set(it, 'seq', I(redis.call('INCR', P .. 'seq')))
+  set(it, 'enq', NOWS)
+  set(it, 'sapp', '0')
+  set(it, 'risk', '0')
+  set(it, 'brk', '0')
+  set(it, 'ovf', '0')
+end
+
+-- ------------------------------------------------------------------ operations
+local function op_ingest(keys, args)
+  setup(keys, args)
+  local dk, id, ch, queue_ok, ix = args[BASE + 1], args[BASE + 2], args[BASE + 3],
+    args[BASE + 4], args[BASE + 5]
+  expire_idempotency_keys()
+  local existing = redis.call('HGET', P .. 'keys', dk)
+  if existing then
+    local st = redis.call('HGET', P .. 'i:' .. existing, 'st') or 'completed'
+    return done({'0', existing, st})
+  end
+  if redis.call('EXISTS', P .. 'i:' .. id) == 1 then
+    return fail('illegal', id, 'existing', 'queued')
+  end
+  if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 6]) end
+  local legs = {}
+  local i = read_pairs(args, BASE + 7, function(k, v) legs[k] = v end)
+  local missing = read_defs(args, i, legs)
+  if missing then return fail('nodef', missing) end
+  local it = {_d = {}, id = id}
+  ITEMS[id] = it
+  set(it, 'id', id)
+  set(it, 'ch', ch)
+  set(it, 'ix', ix)
+  set(it, 'dk', dk)
+  set(it, 'st', 'queued')
+  set(it, 'tok', '0')
+  set(it, 'ag', '')
+  set(it, 'aat', '')
+  set(it, 'disp', '')
+  set(it, 'pref', '')
+  set(it, 'inq', '0')
+  start_leg(it, legs)
+  redis.call('HSET', P .. 'keys', dk, id)
+  redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
+  redis.call('HINCRBY', P .. 'counts', 'queued', 1)
+  record(it, 'queued', nil, nil)
+  emit('queued', it, nil)
+  schedule_leg(it)
+  enter_queue(it)
+  return done({'1', id, it.st})
+end
+
+local function op_pull(keys, args)
+  setup(keys, args)
+  local a = agent(args[BASE + 1])
+  if a == nil then return fail('unknown_agent', args[BASE + 1]) end
+  if a.pres == 'offline' then return fail('unavailable', a.id, a.pres) end
+  if a.pres ~= 'available' then return done(false) end
+  local it = best_for(a, false)
+  if it == nil then return done(false) end
+  return done(reserve(it, a, false))
+end
+
+local function op_accept(keys, args)
+  setup(keys, args)
+  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
+  if err then return err end
+  err = check(it, 'assigned')
+  if err then return err end
+  set_status(it, 'assigned')
+  set(it, 'aat', NOWS)
+  add(it, 'tok', 1)
+  set(a, 'miss', '0')
+  record(it, 'assigned', a.id, nil)
+  emit('assigned', it, 'reserved', a.id)
+  return done(item_view(it))
+end
+
+local function op_reject(keys, args)
+  setup(keys, args)
+  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
+  if err then return err end
+  err = check(it, 'queued')
+  if err then return err end
+  return_reservation(it, a, dec(args[BASE + 3]) or 'rejected', 'rejected')
+  match_agent(a)
+  return done(item_view(it))
+end
+
+local function op_wrap_up(keys, args)
+  setup(keys, args)
+  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
+  if err then return err end
+  err = check(it, 'wrap_up')
+  if err then return err end
+  local previous = shown(a)
+  set_status(it, 'wrap_up')
+  add(a, 'wrap', 1)
+  add(it, 'tok', 1)
+  timer(NOW + WRAP_TIMEOUT, TIMER_WRAP_UP, it.id, num(it, 'tok'))
+  record(it, 'wrap_up', a.id, nil)
+  emit('wrap_up', it, 'assigned', a.id)
+  emit_presence(a, previous)
+  return done(item_view(it))
+end
+
+local function op_complete(keys, args)
+  setup(keys, args)
+  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
+  if err then return err end
+  err = check(it, 'completed')
+  if err then return err end
+  do_complete(a, it, dec(args[BASE + 3]))
+  return done(item_view(it))
+end
+
+local function op_end(keys, args)
+  setup(keys, args)
+  local id, final, reason = args[BASE + 1], args[BASE + 2], dec(args[BASE + 3])
+  local it, err = live(id)
+  if err then return err end
+  err = check(it, final)
+  if err then return err end
+  local previous = it.st
+  local holder = nil
+  if it.ag ~= '' then holder = agent(it.ag) end
+  if previous == 'queued' then leave_queue(it) end
+  set_status(it, final)
+  add(it, 'tok', 1)
+  if holder ~= nil then
+    release(holder, it, previous ~= 'reserved')
+    if previous ~= 'reserved' then set(it, 'ag', holder.id) end
+  end
+  local holder_id = holder and holder.id or nil
+  record(it, final, holder_id, reason)
+  emit(final, it, previous, holder_id, reason)
+  finish(it)
+  if holder ~= nil then match_agent(holder) end
+  return done(item_view(it))
+end
+
+local function op_transfer(keys, args)
+  setup(keys, args)
+  local id, queue_ok, reason = args[BASE + 1], args[BASE + 2], dec(args[BASE + 3])
+  local it, err = live(id)
+  if err then return err end
+  err = check(it, 'transferred')
+  if err then return err end
+  if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 4]) end
+  local legs = {}
+  local i = read_pairs(args, BASE + 5, function(k, v) legs[k] = v end)
+  local missing = read_defs(args, i, legs)
+  if missing then return fail('nodef', missing) end
+  local previous = it.st
+  local holder = nil
+  if it.ag ~= '' then holder = agent(it.ag) end
+  if previous == 'queued' then leave_queue(it) end
+  set_status(it, 'transferred')
+  if holder ~= nil then release(holder, it, true) end
+  local holder_id = holder and holder.id or nil
+  record(it, 'transferred', holder_id, reason or ('to ' .. legs.q))
+  emit('transferred', it, previous, holder_id, reason, cjson.encode({to_queue = legs.q}))
+  start_leg(it, legs)
+  redis.call('DEL', P .. 'rj:' .. id)
+  if holder ~= nil then redis.call('SADD', P .. 'rj:' .. id, holder.id) end
+  add(it, 'tok', 1)
+  set_status(it, 'queued')
+  record(it, 'queued', nil, nil)
+  emit('queued', it, 'transferred')
+  schedule_leg(it)
+  enter_queue(it)
+  if holder ~= nil then match_agent(holder) end
+  return done(item_view(it))
+end
+
+local function op_presence(keys, args)
+  setup(keys, args)
+  local a = agent(args[BASE + 1])
+  if a == nil then return fail('unknown_agent', args[BASE + 1]) end
+  local ao = args[BASE + 4]
+  if ao == '' then ao = nil end
+  do_presence(a, args[BASE + 2], dec(args[BASE + 3]), ao)
+  return done(agent_view(a))
+end
+
+local function op_tick(keys, args)
+  setup(keys, args)
+  local fired = 0
+  while true do
+    local h = redis.call('ZRANGE', P .. 'timers', 0, 0, 'WITHSCORES')
+    if #h == 0 or tonumber(h[2]) > NOW then break end
+    redis.call('ZREM', P .. 'timers', h[1])
+    fired = fired + 1
+    local _, kind, token, id = string.match(h[1], '^(%d+):(%d+):(%d+):(.*)$')
+    local it = item(id)
+    if it ~= nil and not FINAL[it.st] then fire(tonumber(kind), it, tonumber(token)) end
+  end
+  return done(I(fired))
+end
+
+local function op_init(keys, args)
+  setup(keys, args)
+  local i = BASE + 1
+  while i <= #args do
+    local aid, blk = args[i], args[i + 1]
+    local key = P .. 'a:' .. aid
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
+        'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
+      for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
+    end
+    redis.call('HSET', key, 'blk', blk)
+    for j, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'cap:' .. ch, args[i + 1 + j]) end
+    redis.call('SADD', P .. 'agents', aid)
+    i = i + 2 + #CHANNELS
+  end
+  return done(false)
+end
+
+-- Live configuration: an agent added or changed. The caller sends the buckets in use
+-- that the new profile admits; definitions of buckets not in use yet are dropped so
+-- the next ingest sends them computed from the new topology.
+local function op_upsert_agent(keys, args)
+  setup(keys, args)
+  local aid, blk = args[BASE + 1], args[BASE + 2]
+  local key = P .. 'a:' .. aid
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
+      'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
+    for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
+  end
+  redis.call('SADD', P .. 'agents', aid)
+  local a = agent(aid)
+  set(a, 'blk', blk)
+  for j, ch in ipairs(CHANNELS) do set(a, 'cap:' .. ch, args[BASE + 2 + j]) end
+  for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. aid)) do unindex_agent(a, bkey) end
+  for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. aid .. ':' .. ch) end
+  local i = BASE + 3 + #CHANNELS
+  local n = tonumber(args[i])
+  for j = 0, n - 1 do
+    local bkey, ch, prof = args[i + 1 + 3 * j], args[i + 2 + 3 * j], args[i + 3 + 3 * j]
+    redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
+    redis.call('HSET', P .. 'bp:' .. bkey, aid, prof)
+  end
+  local blocking = 0
+  local held = redis.call('HGETALL', P .. 'ah:' .. aid)
+  for k = 2, #held, 2 do
+    if is_blocking(a, held[k]) then blocking = blocking + 1 end
+  end
+  set(a, 'bh', I(blocking))
+  redis.call('DEL', P .. 'bdef')
+  reindex(a, nil)
+  if a.pres == 'available' then match_agent(a) end
+  return done(agent_view(a))
+end
+
+local function op_remove_agent(keys, args)
+  setup(keys, args)
+  local a = agent(args[BASE + 1])
+  if a == nil then return fail('unknown_agent', args[BASE + 1]) end
+  if a.pres ~= 'offline' or num(a, 'nheld') > 0 then
+    return fail('busy', a.id, shown(a), a.nheld)
+  end
+  for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. a.id)) do unindex_agent(a, bkey) end
+  for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
+  redis.call('SREM', P .. 'agents', a.id)
+  redis.call('DEL', P .. 'a:' .. a.id, P .. 'ah:' .. a.id, P .. 'ax:' .. a.id, P .. 'bdef')
+  a._gone = true
+  return done(false)
+end
+
+-- ------------------------------------------------------------------ reads
+local function op_get(keys, args)
+  setup(keys, args)
+  local it = item(args[BASE + 1])
+  if it == nil then return fail('unknown_interaction', args[BASE + 1]) end
+  return {'ok', {}, item_view(it)}
+end
+
+local function op_agent(keys, args)
+  setup(keys, args)
+  local a = agent(args[BASE + 1])
+  if a == nil then return fail('unknown_agent', args[BASE + 1]) end
+  return {'ok', {}, agent_view(a)}
+end
+
+local function op_next_timer(keys, args)
+  local h = redis.call('ZRANGE', keys[1] .. 'timers', 0, 0, 'WITHSCORES')
+  if #h == 0 then return {'ok', {}, false} end
+  return {'ok', {}, h[2]}
+end
+
+local function op_snapshot(keys, args)
+  setup(keys, args)
+  local queues = {}
+  for _, qc in ipairs(redis.call('SMEMBERS', P .. 'arrk')) do
+    local key = P .. 'arr:' .. qc
+    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    queues[#queues + 1] = {qc, I(redis.call('ZCARD', key)), head[2] or ''}
+  end
+  local agents = {}
+  for _, aid in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+    local a = agent(aid)
+    agents[#agents + 1] = {aid, shown(a), a.pres, a.nheld}
+  end
+  return {'ok', {}, {queues, agents, redis.call('HGETALL', P .. 'counts')}}
+end
+
+local function reg(name, fn, readonly)
+  local flags = {}
+  if readonly then flags = {'no-writes'} end
+  redis.register_function({function_name = LIB .. '_' .. name, callback = fn, flags = flags})
+end
+
+reg('init', op_init)
+reg('ingest', op_ingest)
+reg('pull', op_pull)
+reg('accept', op_accept)
+reg('reject', op_reject)
+reg('wrap_up', op_wrap_up)
+reg('complete', op_complete)
+reg('end', op_end)
+reg('transfer', op_transfer)
+reg('presence', op_presence)
+reg('tick', op_tick)
+reg('upsert_agent', op_upsert_agent)
+reg('remove_agent', op_remove_agent)
+reg('get', op_get, true)
+reg('agent', op_agent, true)
+reg('next_timer', op_next_timer, true)
+reg('snapshot', op_snapshot, true)

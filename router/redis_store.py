@@ -1,0 +1,674 @@
+"""The production store: all routing state in Redis, every transition one atomic function.
+
+Any number of stateless workers can serve one site: each `Store` call is one `FCALL` of
+the library in `router/redis_lua/omniroute.lua`, which Redis runs alone, so no two
+workers can reserve the same interaction or push an agent over capacity, and there are
+no client-side locks. What needs no state is computed here, in pure Python shared with
+the memory store: the ordering score (`router.ordering.redis_score`), the target after
+each escalation step (`router.plan.target_after`), the SLA deadline (the injected
+`DeadlinePolicy`), the bucket keys of each target and which agents each bucket admits
+(skills and queues from the topology). `now` comes from the injected clock and is an
+argument of every call, so virtual time works exactly as with `MemoryStore`.
+
+Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
+    or:{site}:i:<id>        hash: one interaction (status, leg, targets, JSON facts)
+    or:{site}:h:<id>        list: its history;   or:{site}:rj:<id>  set: who rejected it
+    or:{site}:b:<bucket>    zset: waiting interactions, score `redis_score`, member
+                            `redis_member(seq, id)`
+    or:{site}:ba:<bucket>   zset: ready (push-mode) agents by the strategy
+    or:{site}:bdef / bmade  hash: bucket definitions (admitted agents) / buckets in use
+    or:{site}:abk:<agent>:<channel>  set: buckets an agent may serve
+    or:{site}:a:<agent>     hash: presence, capacity in use, idle times
+    or:{site}:ah:<agent>    hash: interactions held;   or:{site}:ax:<agent>  its index entries
+    or:{site}:pref:<agent>  zset: interactions waiting for it as preferred agent
+    or:{site}:arr:<q>|<ch>  zset: arrivals per queue × channel (depth, oldest wait)
+    or:{site}:timers        zset: every due timer;  or:{site}:keys / keyexp  idempotency
+    or:{site}:counts        hash: interactions per status; or:{site}:fin  finished, oldest first
+    or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit
+    or:{site}:config        pub/sub channel: rules/config changes for every worker
+
+Differences from `MemoryStore` (none observable by the contract suite or the
+differential state machine):
+- ordering packs priority and the deadline in milliseconds into one score
+  (`redis_score`): two deadlines less than 1 ms apart order by arrival instead;
+- with the least-occupied and highest-proficiency strategies the agent's idle time is
+  ordered at microsecond resolution, and the load sum may differ in its last bit;
+- interaction `attributes` round-trip through JSON (tuples come back as lists);
+- a plan whose overflow queue is not configured expires at max wait (the core fails
+  there with a KeyError);
+- a call retried by the client after a connection error that struck after Redis ran
+  it runs twice: idempotent for ingest (same key → same id), a typed error or an extra
+  reservation that expires for the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence, Queue, Team
+from router.clock import Clock
+from router.deadlines import DeadlinePolicy, FixedDeadlines
+from router.engine import EngineSettings, IngestResult
+from router.errors import (
+    AgentBusy,
+    AgentUnavailable,
+    ConfigError,
+    IllegalTransition,
+    NotHeldByAgent,
+    StoreUnavailable,
+    UnknownAgent,
+    UnknownInteraction,
+    UnknownQueue,
+)
+from router.events import AgentEvent, Event, EventBus, EventKind, InteractionEvent, Subscriber
+from router.indexes import Requirement, meets, proficiency_score
+from router.interaction import TRANSITIONS, Channel, Interaction, Status
+from router.ordering import redis_score
+from router.plan import MaxWaitAction, RoutingPlan, target_after
+from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
+from router.snapshot import QueueDepth, Snapshot
+from router.topology import Topology
+from router.work import AgentView, HistoryEntry, Reservation, WorkView
+
+_LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
+_CHANNELS = tuple(Channel)
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+_HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+
+
+def site_prefix(site: str) -> str:
+    """Every key of one site starts with this; `{site}` is the Redis Cluster hash tag."""
+    return f"or:{{{site}}}:"
+
+
+def config_channel(site: str) -> str:
+    """The pub/sub channel on which rules and configuration changes are announced."""
+    return site_prefix(site) + "config"
+
+
+@cache
+def library() -> tuple[str, str]:
+    """(library name, code): a generated prelude (the lifecycle table) + the Lua file.
+
+    The name carries a digest of the code, so workers of two releases can share a Redis
+    during a rolling deploy, each calling its own functions.
+    """
+    transitions = ", ".join(
+        f"{s.value} = {{{', '.join(f'{t.value} = true' for t in sorted(ts))}}}"
+        for s, ts in TRANSITIONS.items()
+    )
+    channels = ", ".join(f"'{c.value}'" for c in _CHANNELS)
+    body = _LUA.read_text(encoding="utf-8")
+    digest = hashlib.sha1(f"{channels}{transitions}{body}".encode()).hexdigest()[:12]
+    name = f"omniroute_{digest}"
+    prelude = (
+        f"#!lua name={name}\n"
+        f"local LIB = '{name}'\n"
+        f"local CHANNELS = {{{channels}}}\n"
+        f"local TRANSITIONS = {{{transitions}}}\n"
+    )
+    return name, prelude + body
+
+
+def connect(
+    url: str, max_connections: int = 64, timeout: float = 5.0, retries: int = 3
+) -> aioredis.Redis:
+    """A client over a bounded, blocking pool, with timeouts and retry with backoff.
+
+    Waiting for a pooled connection is bounded by `timeout` too, so a saturated worker
+    answers 503 instead of queueing requests without limit.
+    """
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.01), retries)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=timeout, decode_responses=True,
+        socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry,
+        retry_on_error=[RedisConnectionError],
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+def _f(value: float) -> str:
+    """A float as text that round-trips exactly (Lua's tonumber reads it back as is)."""
+    return repr(float(value))
+
+
+def _opt(value: str | None) -> str:
+    return "" if value is None else "~" + value
+
+
+def _unopt(value: str | None) -> str | None:
+    return value[1:] if value else None
+
+
+def bucket_key(queue: str, channel: Channel, requirement: Requirement) -> str:
+    """One bucket per (queue, channel, requirement set); the order of requirements is
+    irrelevant to who may take the work, so it is normalized."""
+    skills = ",".join(f"{r.skill}>={r.min_proficiency}" for r in sorted(requirement))
+    return f"{queue}|{channel.value}|{skills}"
+
+
+class RedisStore:
+    """`Store` over Redis. Construct synchronously; connects and loads on first use."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        clock: Clock,
+        deadlines: DeadlinePolicy | None = None,
+        settings: EngineSettings | None = None,
+        *,
+        url: str = "redis://127.0.0.1:6379/0",
+        client: aioredis.Redis | None = None,
+        stream_maxlen: int = 100_000,
+        max_connections: int = 64,
+    ) -> None:
+        self.topology = topology
+        self.clock = clock
+        self.deadlines: DeadlinePolicy = deadlines or FixedDeadlines()
+        self.settings = settings or EngineSettings()
+        self.url = url
+        self.client = client or connect(url, max_connections=max_connections)
+        self.prefix = site_prefix(topology.site)
+        self.bus = EventBus()
+        self.library, self._code = library()
+        self._common = (
+            self.settings.strategy.value, _f(self.settings.offer_timeout),
+            str(self.settings.missed_offers_limit), _f(self.settings.wrap_up_timeout),
+            str(self.settings.retain_finished), _f(self.settings.idempotency_ttl),
+            str(stream_maxlen),
+        )
+        self._ready = False
+        self._defs_sent: set[str] = set()
+        self._queues_of = {aid: topology.queues_of(p) for aid, p in topology.agents.items()}
+        #: Redis round trips made by this store (the benchmark reports them per lifecycle)
+        self.round_trips = 0
+
+    # ------------------------------------------------------------------ plumbing
+    async def _ensure(self) -> None:
+        if self._ready:
+            return
+        await self._load_library()
+        args: list[str] = []
+        for aid, profile in self.topology.agents.items():
+            blocking = "|" + "|".join(c.value for c in profile.blocking) + "|"
+            args += [aid, blocking, *(str(profile.capacity.get(c, 0)) for c in _CHANNELS)]
+        self._ready = True
+        try:
+            await self._fcall("init", args, self.clock())
+        except BaseException:
+            self._ready = False
+            raise
+
+    async def _load_library(self) -> None:
+        try:
+            self.round_trips += 1
+            await self.client.function_load(self._code)
+        except ResponseError as exc:
+            if "already exists" not in str(exc):
+                raise
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+
+    async def _fcall(self, op: str, args: Sequence[str], now: float) -> Any:
+        """Run one transition; publish its events; raise its typed error, if any."""
+        if not self._ready:
+            await self._ensure()
+        name = f"{self.library}_{op}"
+        for attempt in (1, 2):
+            try:
+                self.round_trips += 1
+                reply = await self.client.fcall(
+                    name, 1, self.prefix, _f(now), *self._common, *args
+                )
+            except ResponseError as exc:
+                # A flushed or restarted server lost the library: load it and go again.
+                if attempt == 1 and "Function not found" in str(exc):
+                    await self._load_library()
+                    continue
+                raise
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+            break
+        if reply[0] != "ok":
+            raise _error(reply[1])
+        if reply[1] and self.bus.active:
+            self._publish(reply[1], now)
+        return reply[2]
+
+    def _publish(self, raw: Iterable[list[str]], now: float) -> None:
+        for event in raw:
+            self.bus.publish(self._event(event, now))
+
+    def _event(self, raw: list[str], now: float) -> Event:
+        if raw[0] == "a":
+            _, agent_id, presence, previous, reason = raw
+            return AgentEvent(
+                kind=EventKind.AGENT_PRESENCE, at=now, agent_id=agent_id,
+                teams=self.topology.agents[agent_id].teams, presence=presence,
+                previous=previous, reason=_unopt(reason),
+            )
+        (_, kind_s, iid, channel, queue, status, previous_s, agent_id, priority, enqueued,
+         assigned, reason, threshold, detail) = raw
+        kind = EventKind(kind_s)
+        enqueued_at = float(enqueued)
+        handled = now - float(assigned) if kind in _HANDLED_KINDS and assigned else None
+        details: dict[str, Any] = {"threshold": float(threshold)}
+        if detail:
+            details.update(json.loads(detail))
+        return InteractionEvent(
+            kind=kind, at=now, interaction_id=iid, channel=Channel(channel), queue=queue,
+            team=self.topology.team_of(queue), status=Status(status),
+            previous=Status(previous_s) if previous_s else None, agent_id=agent_id or None,
+            priority=int(priority), enqueued_at=enqueued_at, waited=now - enqueued_at,
+            handled=handled, reason=_unopt(reason), detail=details,
+        )
+
+    # ------------------------------------------------------------------ pure policy
+    def _leg(
+        self, interaction: Interaction, plan: RoutingPlan, now: float
+    ) -> tuple[list[str], list[str]]:
+        """Everything about one queue leg that needs no state: (field pairs, buckets)."""
+        channel = interaction.channel
+        deadline = self.deadlines.deadline(
+            self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
+        )
+        due = now + deadline.threshold
+        timed = plan.max_wait is not None
+        max_wait = plan.max_wait if timed else deadline.max_wait
+        action = plan.max_wait_action if timed else deadline.max_wait_action
+        overflow = plan.overflow_queue or deadline.overflow_queue
+        targets, buckets = self._targets(plan, channel, due)
+        fields = {
+            "q": plan.queue, "thr": _f(deadline.threshold),
+            "nbf": _f(deadline.near_breach_fraction),
+            "mw": "" if max_wait is None else _f(max_wait),
+            "due": _f(due), "pa": plan.preferred_agent or "",
+            "pt": _f(plan.preferred_timeout),
+            "sa": json.dumps([step.after for step in plan.steps]),
+            "tg": targets, "plan": encode_plan(plan),
+            "ovq": "", "othr": "", "odue": "", "tgo": "",
+        }
+        if (
+            action is MaxWaitAction.OVERFLOW and overflow and overflow != plan.queue
+            and overflow in self.topology.queues
+        ):
+            moved = replace(plan, queue=overflow, max_wait=None)
+            moved_deadline = self.deadlines.deadline(
+                self.topology.team_of(overflow), channel, plan.sla_class, interaction.public
+            )
+            moved_due = now + moved_deadline.threshold
+            fields["tgo"], more = self._targets(moved, channel, moved_due)
+            buckets += more
+            fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
+                          odue=_f(moved_due))
+        pairs = [str(len(fields))]
+        for name, value in fields.items():
+            pairs += [name, value]
+        return pairs, buckets
+
+    def _targets(
+        self, plan: RoutingPlan, channel: Channel, due: float
+    ) -> tuple[str, list[str]]:
+        """The target after 0..n escalation steps: priority, score, queues, buckets."""
+        rows = []
+        buckets: list[str] = []
+        for applied in range(len(plan.steps) + 1):
+            target = target_after(plan, applied)
+            keys = [bucket_key(q, channel, target.skills) for q in target.queues]
+            buckets += keys
+            rows.append({
+                "p": target.priority, "s": _f(redis_score(target.priority, due)),
+                "q": list(target.queues), "b": keys,
+            })
+        return json.dumps(rows, separators=(",", ":")), buckets
+
+    def _bucket_defs(self, buckets: Iterable[str], force: bool) -> list[str]:
+        """(key, admitted agents) pairs for buckets this process has not sent yet."""
+        pairs: list[str] = []
+        for key in dict.fromkeys(buckets):
+            if key in self._defs_sent and not force:
+                continue
+            queue = key.split("|", 1)[0]
+            requirement = self._requirement(key)
+            admitted = [
+                [aid, proficiency_score(profile, requirement)]
+                for aid, profile in self.topology.agents.items()
+                if queue in self._queues_of[aid] and meets(profile, requirement)
+            ]
+            pairs += [key, json.dumps(admitted, separators=(",", ":"))]
+        return [str(len(pairs) // 2), *pairs]
+
+    @staticmethod
+    def _requirement(key: str) -> Requirement:
+        from router.plan import SkillRequirement
+
+        skills = key.split("|", 2)[2]
+        if not skills:
+            return ()
+        parts = (s.rsplit(">=", 1) for s in skills.split(","))
+        return tuple(SkillRequirement(name, int(level)) for name, level in parts)
+
+    async def _with_defs(
+        self, op: str, head: list[str], legs: list[str], buckets: list[str], now: float
+    ) -> Any:
+        """Call `op` sending the bucket definitions it may need (all of them on retry)."""
+        try:
+            result = await self._fcall(op, [*head, *legs, *self._bucket_defs(buckets, False)],
+                                       now)
+        except _MissingDefinition:
+            result = await self._fcall(op, [*head, *legs, *self._bucket_defs(buckets, True)],
+                                       now)
+        self._defs_sent.update(buckets)
+        return result
+
+    # ------------------------------------------------------------------ transitions
+    async def ingest(self, interaction: Interaction, plan: RoutingPlan) -> IngestResult:
+        now = self.clock()
+        dedup = f"{interaction.channel.value}:{interaction.idempotency_key}"
+        known = plan.queue in self.topology.queues
+        legs, buckets = self._leg(interaction, plan, now) if known else (["0"], [])
+        head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
+                encode_interaction(interaction), plan.queue]
+        created, iid, status = await self._with_defs("ingest", head, legs, buckets, now)
+        return IngestResult(iid, created == "1", Status(status))
+
+    async def pull(self, agent_id: str) -> Reservation | None:
+        now = self.clock()
+        raw = await self._fcall("pull", [agent_id], now)
+        if not raw:
+            return None
+        iid, aid, channel, queue, reserved, expires = raw
+        return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
+
+    async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
+        return self._view(await self._fcall("accept", [agent_id, interaction_id], self.clock()))
+
+    async def reject(
+        self, agent_id: str, interaction_id: str, reason: str | None = None
+    ) -> WorkView:
+        raw = await self._fcall("reject", [agent_id, interaction_id, _opt(reason)], self.clock())
+        return self._view(raw)
+
+    async def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView:
+        raw = await self._fcall("wrap_up", [agent_id, interaction_id], self.clock())
+        return self._view(raw)
+
+    async def complete(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> WorkView:
+        raw = await self._fcall(
+            "complete", [agent_id, interaction_id, _opt(disposition)], self.clock()
+        )
+        return self._view(raw)
+
+    async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
+        raw = await self._fcall("end", [interaction_id, "abandoned", _opt(reason)], self.clock())
+        return self._view(raw)
+
+    async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView:
+        raw = await self._fcall("end", [interaction_id, "cancelled", _opt(reason)], self.clock())
+        return self._view(raw)
+
+    async def transfer(
+        self, interaction_id: str, plan: RoutingPlan, reason: str | None = None
+    ) -> WorkView:
+        if not self._ready:
+            await self._ensure()
+        # The deadline depends on the interaction's channel and publicity (immutable
+        # facts), so read them first; the transfer itself stays one atomic call.
+        try:
+            self.round_trips += 1
+            facts = await self.client.hget(self.prefix + "i:" + interaction_id, "ix")
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+        now = self.clock()
+        known = plan.queue in self.topology.queues
+        legs: list[str] = ["0"]
+        buckets: list[str] = []
+        if facts is not None and known:
+            legs, buckets = self._leg(decode_interaction(facts), plan, now)
+        head = [interaction_id, "1" if known else "0", _opt(reason), plan.queue]
+        return self._view(await self._with_defs("transfer", head, legs, buckets, now))
+
+    async def set_presence(
+        self, agent_id: str, presence: Presence, reason: str | None = None,
+        auto_offer: bool | None = None,
+    ) -> AgentView:
+        if presence not in SETTABLE_PRESENCES:
+            raise ValueError(
+                f"presence {presence!s} cannot be set; use one of"
+                f" {sorted(p.value for p in SETTABLE_PRESENCES)}"
+            )
+        if agent_id not in self.topology.agents:
+            raise UnknownAgent(agent_id)
+        ao = "" if auto_offer is None else ("1" if auto_offer else "0")
+        raw = await self._fcall(
+            "presence", [agent_id, presence.value, _opt(reason), ao], self.clock()
+        )
+        return self._agent_view(agent_id, raw)
+
+    async def run_timers(self) -> int:
+        return int(await self._fcall("tick", [], self.clock()))
+
+    async def next_timer_at(self) -> float | None:
+        raw = await self._fcall("next_timer", [], self.clock())
+        return None if not raw else float(raw)
+
+    # ------------------------------------------------------------------ live configuration
+    # The topology is configuration every worker holds; a change here is applied to this
+    # worker and to Redis, and announced on the config channel for the others to reload.
+    async def upsert_team(self, team: Team) -> None:
+        teams = dict(self.topology.teams)
+        teams[team.id] = team
+        self.topology = replace(self.topology, teams=teams)
+        await self._announce(f"team:{team.id}")
+
+    async def upsert_queue(self, queue: Queue) -> None:
+        if queue.team not in self.topology.teams:
+            raise ConfigError(f"queue {queue.id!r}: unknown team {queue.team!r}")
+        existing = self.topology.queues.get(queue.id)
+        if existing is not None and existing.team != queue.team and await self._waiting(queue.id):
+            raise ConfigError(
+                f"queue {queue.id!r} has waiting interactions; it cannot move from team"
+                f" {existing.team!r} to {queue.team!r} until it is empty"
+            )
+        queues = dict(self.topology.queues)
+        queues[queue.id] = queue
+        self.topology = replace(self.topology, queues=queues)
+        # Agents that serve "every queue of their teams" may gain or lose this one.
+        for profile in list(self.topology.agents.values()):
+            if not profile.queues:
+                await self.upsert_agent(profile)
+        await self._announce(f"queue:{queue.id}")
+
+    async def _waiting(self, queue: str) -> bool:
+        if not self._ready:
+            await self._ensure()
+        async with self.client.pipeline(transaction=False) as pipe:
+            for channel in _CHANNELS:
+                pipe.zcard(f"{self.prefix}arr:{queue}|{channel.value}")
+            self.round_trips += 1
+            return any(await pipe.execute())
+
+    async def upsert_agent(self, profile: AgentProfile) -> AgentView:
+        for team in profile.teams:
+            if team not in self.topology.teams:
+                raise ConfigError(f"agent {profile.id!r}: unknown team {team!r}")
+        for queue in profile.queues:
+            if queue not in self.topology.queues:
+                raise UnknownQueue(queue)
+        agents = dict(self.topology.agents)
+        agents[profile.id] = profile
+        self.topology = replace(self.topology, agents=agents)
+        self._queues_of[profile.id] = self.topology.queues_of(profile)
+        if not self._ready:
+            await self._ensure()
+        self.round_trips += 1
+        in_use = [str(k) for k in await self.client.hkeys(self.prefix + "bmade")]
+        admitted: list[str] = []
+        for key in in_use:
+            queue, channel, _ = key.split("|", 2)
+            requirement = self._requirement(key)
+            if queue in self._queues_of[profile.id] and meets(profile, requirement):
+                admitted += [key, channel, str(proficiency_score(profile, requirement))]
+        blocking = "|" + "|".join(c.value for c in profile.blocking) + "|"
+        raw = await self._fcall("upsert_agent", [
+            profile.id, blocking, *(str(profile.capacity.get(c, 0)) for c in _CHANNELS),
+            str(len(admitted) // 3), *admitted,
+        ], self.clock())
+        self._defs_sent.clear()
+        await self._announce(f"agent:{profile.id}")
+        return self._agent_view(profile.id, raw)
+
+    async def remove_agent(self, agent_id: str) -> None:
+        if agent_id not in self.topology.agents:
+            raise UnknownAgent(agent_id)
+        await self._fcall("remove_agent", [agent_id], self.clock())
+        agents = dict(self.topology.agents)
+        del agents[agent_id]
+        self.topology = replace(self.topology, agents=agents)
+        self._queues_of.pop(agent_id, None)
+        self._defs_sent.clear()
+        await self._announce(f"agent:{agent_id}")
+
+    async def _announce(self, what: str) -> None:
+        await self.publish_config(f"topology:{what}")
+
+    # ------------------------------------------------------------------ reading
+    async def get(self, interaction_id: str) -> WorkView:
+        return self._view(await self._fcall("get", [interaction_id], self.clock()))
+
+    async def find_by_key(self, channel: Channel, idempotency_key: str) -> str | None:
+        try:
+            self.round_trips += 1
+            found = await self.client.hget(
+                self.prefix + "keys", f"{channel.value}:{idempotency_key}"
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+        return None if found is None else str(found)
+
+    async def agent(self, agent_id: str) -> AgentView:
+        if agent_id not in self.topology.agents:
+            raise UnknownAgent(agent_id)
+        return self._agent_view(agent_id, await self._fcall("agent", [agent_id], self.clock()))
+
+    async def snapshot(self) -> Snapshot:
+        now = self.clock()
+        raw_queues, raw_agents, raw_counts = await self._fcall("snapshot", [], now)
+        queues = []
+        for qc, depth, oldest in raw_queues:
+            queue, channel = qc.split("|", 1)
+            queues.append((queue, Channel(channel), int(depth), oldest))
+        depths = tuple(
+            QueueDepth(queue=q, team=self.topology.team_of(q), channel=c.value, depth=d,
+                       oldest_enqueued_at=float(oldest) if oldest else None)
+            for q, c, d, oldest in sorted(queues)
+        )
+        by_presence: dict[str, dict[str, int]] = {
+            team: dict.fromkeys((p.value for p in Presence), 0) for team in self.topology.teams
+        }
+        occupancy: dict[str, tuple[int, int]] = {}
+        for aid, shown, presence, held in raw_agents:
+            profile = self.topology.agents.get(aid)
+            if profile is None:
+                continue  # an agent removed from the configuration since
+            for team in profile.teams:
+                by_presence[team][shown] += 1
+                if presence != Presence.OFFLINE.value:
+                    used, slots = occupancy.get(team, (0, 0))
+                    occupancy[team] = (used + int(held), slots + sum(profile.capacity.values()))
+        counts = dict(zip(raw_counts[::2], raw_counts[1::2], strict=True))
+        return Snapshot(
+            at=now, queues=depths, agents_by_presence=by_presence, occupancy=occupancy,
+            statuses={s.value: int(counts.get(s.value, 0)) for s in Status},
+        )
+
+    def _view(self, raw: list[Any]) -> WorkView:
+        facts, plan_s, status, queue, priority, enqueued, due, agent_id, disposition, moved, \
+            history = raw
+        plan = decode_plan(plan_s)
+        if moved == "1":  # overflowed: the core replaces the plan's queue and max wait
+            plan = replace(plan, queue=queue, max_wait=None)
+        return WorkView(
+            interaction=decode_interaction(facts), plan=plan, status=Status(status),
+            queue=queue, team=self.topology.team_of(queue), priority=int(priority),
+            enqueued_at=float(enqueued), due_at=float(due), agent_id=agent_id or None,
+            disposition=_unopt(disposition), history=tuple(_entry(h) for h in history),
+        )
+
+    def _agent_view(self, agent_id: str, raw: list[Any]) -> AgentView:
+        shown, reason, auto_offer, held, active, missed = raw
+        profile = self.topology.agents[agent_id]
+        return AgentView(
+            id=agent_id, teams=profile.teams, presence=Presence(shown),
+            reason=_unopt(reason), auto_offer=auto_offer == "1",
+            held={held[i]: Channel(held[i + 1]) for i in range(0, len(held), 2)},
+            active={c: int(n) for c, n in zip(_CHANNELS, active, strict=True) if int(n)},
+            capacity=dict(profile.capacity), missed_offers=int(missed),
+        )
+
+    # ------------------------------------------------------------------ the rest
+    async def ping(self) -> bool:
+        try:
+            self.round_trips += 1
+            return bool(await self.client.ping())
+        except (*_UNAVAILABLE, ResponseError):
+            return False
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.bus.subscribe(subscriber)
+
+    async def publish_config(self, message: str) -> int:
+        """Announce a rules/config change (e.g. `rules:<version>`) to every worker."""
+        try:
+            return int(await self.client.publish(config_channel(self.topology.site), message))
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.client.connection_pool.disconnect()
+
+
+class _MissingDefinition(Exception):
+    """A bucket definition this process believed sent is gone (the server was flushed)."""
+
+
+def _entry(raw: str) -> HistoryEntry:
+    at, event, agent_id, queue, reason = json.loads(raw)
+    return HistoryEntry(float(at), event, agent_id or None, queue, _unopt(reason))
+
+
+def _error(raw: list[str]) -> Exception:
+    code, *args = raw
+    if code == "illegal":
+        return IllegalTransition(args[0], args[1], args[2])
+    if code == "unknown_interaction":
+        return UnknownInteraction(args[0])
+    if code == "unknown_agent":
+        return UnknownAgent(args[0])
+    if code == "not_held":
+        return NotHeldByAgent(args[0], args[1], args[2] or None)
+    if code == "unavailable":
+        return AgentUnavailable(args[0], args[1])
+    if code == "unknown_queue":
+        return UnknownQueue(args[0])
+    if code == "busy":
+        return AgentBusy(args[0], args[1], int(args[2]))
+    if code == "nodef":
+        return _MissingDefinition(args[0])
+    return RuntimeError(f"omniroute redis function failed: {raw!r}")
