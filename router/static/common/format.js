@@ -7,8 +7,11 @@ export function pct(value) {
 export function secs(value) {
   if (value === null || value === undefined) return '—';
   if (value < 60) return `${Math.round(value)} s`;
-  if (value < 3600) return `${Math.floor(value / 60)} m ${Math.round(value % 60)} s`;
-  return `${Math.floor(value / 3600)} h ${Math.round((value % 3600) / 60)} m`;
+  // Whole minutes and hours read as "1 m", "4 h", not "1 m 0 s".
+  const [big, unit, small, smallUnit] = value < 3600
+    ? [Math.floor(value / 60), 'm', Math.round(value % 60), 's']
+    : [Math.floor(value / 3600), 'h', Math.round((value % 3600) / 60), 'm'];
+  return small ? `${big} ${unit} ${small} ${smallUnit}` : `${big} ${unit}`;
 }
 
 export function clock(epochSeconds) {

@@ -115,7 +115,8 @@ export function startBoard(panel, { api }) {
     replace(grid, table(
       ['team', 'queue', 'channel', 'waiting', 'oldest wait', 'SL now', 'SL interval', 'target',
         'breaches'], boardRows(queues, stats),
-      `Interval from ${clock(stats.interval.start)} (${stats.interval.length / 60} min)`));
+      `Interval from ${clock(stats.interval.start)} (${stats.interval.length / 60} min). ` +
+      'Service level is measured per team × channel, so queues of one team share it.'));
     replace(presence, presenceTable(stats));
     drawChart(chart, history.samples, target);
   }
