@@ -1,0 +1,233 @@
+"""End-to-end ingest over HTTP: a real uvicorn + uvloop server, a separate load process.
+
+    python -m bench.http            # 1,000 req/s for 20 s (after 3 s of warm-up)
+    python -m bench.http --quick    # 1,000 req/s for 3 s
+
+The server is `omniroute serve` (uvicorn, uvloop, the embedded store, the example
+contact center, access log off) in its own process on a free port. The load comes from
+another process so the two do not share an interpreter: an open-loop generator that
+sends `POST /interactions` at a fixed rate over a pool of keep-alive connections,
+written on raw asyncio streams because an HTTP client library would need more CPU
+than the server on a 2-core machine. Latency is measured from each request's
+*scheduled* send time, so a stalled server cannot hide queued requests (no
+coordinated omission). CPU seconds of both processes are reported: the client/server
+split says how much of the machine the generator took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import RESULTS_DIR, percentile, write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+INGEST_TOKEN_NAME = "demo-ingest"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+# ---------------------------------------------------------------------- the client
+def _request(port: int, token: str, n: int) -> bytes:
+    channel = ("chat", "email", "sms", "voice")[n % 4]
+    body = json.dumps({"channel": channel, "idempotency_key": f"bench-{os.getpid()}-{n}",
+                       "summary": "benchmark"}).encode()
+    head = (f"POST /interactions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    return head.encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    payload: bytes) -> int:
+    writer.write(payload)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _generate(port: int, token: str, rate: float, seconds: float, warmup: float,
+                    connections: int) -> dict[str, Any]:
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    # uvloop's loop.time() ticks in milliseconds: too coarse for sub-ms latencies.
+    clock = time.perf_counter
+
+    async def one(n: int, scheduled: float, measured: bool) -> None:
+        conn = await pool.get()
+        try:
+            status = await _exchange(*conn, _request(port, token, n))
+        finally:
+            pool.put_nowait(conn)
+        if measured:
+            latencies.append(clock() - scheduled)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    total = int((warmup + seconds) * rate)
+    start = clock() + 0.05
+    tasks = []
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    measured_from = start + warmup
+    for n in range(total):
+        scheduled = start + n / rate
+        delay = scheduled - clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(n, scheduled, scheduled >= measured_from)))
+    await asyncio.gather(*tasks)
+    elapsed = clock() - measured_from
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    ordered = sorted(latencies)
+    return {
+        "sent": len(latencies), "statuses": statuses,
+        "achieved_rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
+        "p50_ms": percentile(ordered, 0.50) * 1e3, "p90_ms": percentile(ordered, 0.90) * 1e3,
+        "p99_ms": percentile(ordered, 0.99) * 1e3, "max_ms": ordered[-1] * 1e3,
+        "client_cpu_s": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
+    }
+
+
+def _client_main(args: argparse.Namespace) -> int:
+    from router.auth import demo_token
+
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        pass
+    result = asyncio.run(_generate(args.port, demo_token(INGEST_TOKEN_NAME), args.rate,
+                                   args.seconds, args.warmup, args.connections))
+    Path(args.client_out).write_text(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- the server
+def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not listen on port {port} within {timeout:g} s")
+
+
+def run(rate: float, seconds: float, warmup: float, connections: int = 64) -> dict[str, Any]:
+    port = free_port()
+    env = {**os.environ, "OMNIROUTE_LOG_LEVEL": "warning",
+           "OMNIROUTE_CONFIG_DIR": str(ROOT / "config"), "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from router.cli import main; main()", "serve",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_ready(port, server)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "client.json"
+            server_cpu0 = _cpu_seconds(server.pid)
+            wall0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "bench.http", "--client", "--port", str(port),
+                 "--rate", str(rate), "--seconds", str(seconds), "--warmup", str(warmup),
+                 "--connections", str(connections), "--client-out", str(out)],
+                cwd=ROOT, env=env, check=True,
+            )
+            wall = time.perf_counter() - wall0
+            server_cpu = _cpu_seconds(server.pid) - server_cpu0
+            client = json.loads(out.read_text())
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    # The server's CPU covers warm-up too; scale to the measured share of the run.
+    share = seconds / (seconds + warmup)
+    return {
+        "target_rps": rate, **client, "server_cpu_s": server_cpu,
+        "server_cpu_s_measured_share": server_cpu * share,
+        "server_cpu_fraction": server_cpu / wall if wall > 0 else None,
+        "client_cpu_fraction": client["client_cpu_s"] / (wall * share) if wall > 0 else None,
+        "wall_s": wall,
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    r = results
+    return "\n".join([
+        "| target req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms |"
+        " server CPU (of one core) | client CPU (of one core) | statuses |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {r['target_rps']:,.0f} | {r['achieved_rps']:,.0f} | {r['p50_ms']:.2f} |"
+        f" {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} |"
+        f" {r['server_cpu_fraction']:.0%} | {r['client_cpu_fraction']:.0%} |"
+        f" {', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} |",
+    ])
+
+
+def main(argv: list[str] | None = None, out: Path = RESULTS_DIR) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--warmup", type=float, default=None)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=out)
+    # internal: the load-generator process
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--client-out", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.seconds is None:
+        args.seconds = 3.0 if args.quick else 20.0
+    if args.warmup is None:
+        args.warmup = 1.0 if args.quick else 3.0
+    if args.client:
+        return _client_main(args)
+    results = run(args.rate, args.seconds, args.warmup, args.connections)
+    params = {"rate": args.rate, "seconds": args.seconds, "warmup": args.warmup,
+              "connections": args.connections, "quick": args.quick}
+    path = write_result("http-quick" if args.quick else "http", params, results,
+                        directory=args.out)
+    print(markdown(results))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
