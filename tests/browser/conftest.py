@@ -64,7 +64,9 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync Playwright driver keeps an event loop running
+# in this thread while it is open, which would break every asyncio test after ours.
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
     if importlib.util.find_spec("playwright") is None:
         pytest.fail("the `playwright` package is missing: pip install -e '.[dev]'",
