@@ -43,9 +43,13 @@ differential state machine):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -83,10 +87,14 @@ from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
 
+log = logging.getLogger("omniroute.redis")
+
 _LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
 _CHANNELS = tuple(Channel)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 _HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+#: Seconds between the snapshots refreshed for synchronous readers (metrics scrapes).
+SNAPSHOT_EVERY = 1.0
 
 
 def site_prefix(site: str) -> str:
@@ -193,6 +201,8 @@ class RedisStore:
         self._ready = False
         self._defs_sent: set[str] = set()
         self._queues_of = {aid: topology.queues_of(p) for aid, p in topology.agents.items()}
+        self._snapshot: Snapshot | None = None
+        self._snapshot_taken = float("-inf")
         #: Redis round trips made by this store (the benchmark reports them per lifecycle)
         self.round_trips = 0
 
@@ -234,9 +244,12 @@ class RedisStore:
                     name, 1, self.prefix, _f(now), *self._common, *args
                 )
             except ResponseError as exc:
-                # A flushed or restarted server lost the library: load it and go again.
+                # A server restarted without persistence (or flushed) lost the library
+                # and the agents: load and register them again, then go again.
                 if attempt == 1 and "Function not found" in str(exc):
-                    await self._load_library()
+                    self._ready = False
+                    self._defs_sent.clear()
+                    await self._ensure()
                     continue
                 raise
             except _UNAVAILABLE as exc:
@@ -461,10 +474,24 @@ class RedisStore:
         return self._agent_view(agent_id, raw)
 
     async def run_timers(self) -> int:
-        return int(await self._fcall("tick", [], self.clock()))
+        # The service's timer loop must outlive a Redis outage: nothing fires while Redis
+        # is down, and the loop retries on its next turn.
+        try:
+            fired = int(await self._fcall("tick", [], self.clock()))
+        except StoreUnavailable as exc:
+            log.warning("timers not run: %s", exc)
+            return 0
+        # The service's timer loop runs at least once a second: refresh the snapshot the
+        # synchronous Prometheus collector reads (`cached_snapshot`) at that pace.
+        if time.monotonic() - self._snapshot_taken >= SNAPSHOT_EVERY:
+            await self.snapshot()
+        return fired
 
     async def next_timer_at(self) -> float | None:
-        raw = await self._fcall("next_timer", [], self.clock())
+        try:
+            raw = await self._fcall("next_timer", [], self.clock())
+        except StoreUnavailable:
+            return None  # the service then sleeps its maximum and tries again
         return None if not raw else float(raw)
 
     # ------------------------------------------------------------------ live configuration
@@ -592,10 +619,19 @@ class RedisStore:
                     used, slots = occupancy.get(team, (0, 0))
                     occupancy[team] = (used + int(held), slots + sum(profile.capacity.values()))
         counts = dict(zip(raw_counts[::2], raw_counts[1::2], strict=True))
-        return Snapshot(
+        snapshot = Snapshot(
             at=now, queues=depths, agents_by_presence=by_presence, occupancy=occupancy,
             statuses={s.value: int(counts.get(s.value, 0)) for s in Status},
         )
+        self._snapshot, self._snapshot_taken = snapshot, time.monotonic()
+        return snapshot
+
+    def cached_snapshot(self) -> Snapshot:
+        """The latest snapshot taken (at most `SNAPSHOT_EVERY` s old while the service runs);
+        what a synchronous reader such as the Prometheus collector can have."""
+        if self._snapshot is None:
+            return Snapshot(at=self.clock(), queues=(), agents_by_presence={})
+        return self._snapshot
 
     def _view(self, raw: list[Any]) -> WorkView:
         facts, plan_s, status, queue, priority, enqueued, due, agent_id, disposition, moved, \
@@ -638,6 +674,24 @@ class RedisStore:
             return int(await self.client.publish(config_channel(self.topology.site), message))
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+
+    async def watch_config(self, on_message: Callable[[str], None]) -> asyncio.Task[None]:
+        """Call `on_message` with every config announcement (from any worker, this one
+        included) until the returned task is cancelled. Subscribed before returning, so
+        no announcement made after this call is missed."""
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(config_channel(self.topology.site))
+
+        async def listen() -> None:
+            try:
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        on_message(str(message["data"]))
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+        return asyncio.create_task(listen(), name="omniroute-config-watch")
 
     async def close(self) -> None:
         await self.client.aclose()

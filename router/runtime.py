@@ -67,6 +67,7 @@ from router.plan import RoutingPlan, SkillRequirement
 from router.service import RoutingService
 from router.settings import Settings
 from router.snapshot import Snapshot
+from router.store import Store
 from router.topology import Topology
 from router.work import AgentView, WorkView
 from rules import (
@@ -477,6 +478,9 @@ class Runtime:
         store = self.store
         if isinstance(store, MemoryStore):
             return store.engine.snapshot()
+        cached = getattr(store, "cached_snapshot", None)
+        if cached is not None:  # the Redis store refreshes one from its timer loop
+            return cached()  # type: ignore[no-any-return]
         raise RuntimeError("scrape-time snapshot needs a synchronous store view")
 
     def _on_event(self, event: Event) -> None:
@@ -489,10 +493,17 @@ class Runtime:
 def open_store(
     url: str, topology: Topology, clock: Clock, policies: SlaPolicies,
     engine_settings: EngineSettings | None,
-) -> MemoryStore:
+) -> Store:
     if url.startswith("memory://"):
         return MemoryStore(topology, clock, policies, engine_settings)
-    raise ConfigError(f"OMNIROUTE_STORE_URL: unsupported store {url!r} (use memory://)")
+    if url.startswith(("redis://", "rediss://")):
+        # Imported here: the redis client stays out of memory-store processes.
+        from router.redis_store import RedisStore
+
+        return RedisStore(topology, clock, policies, engine_settings, url=url)
+    raise ConfigError(
+        f"OMNIROUTE_STORE_URL: unsupported store {url!r} (use memory:// or redis://host:port/db)"
+    )
 
 
 def seed_rules(path: Path, topology: Topology) -> RuleEngine:

@@ -22,8 +22,8 @@ ENV_PREFIX = "OMNIROUTE_"
 KIB = 1024
 MIB = 1024 * KIB
 
-#: Store URL schemes this build can open. `redis://` arrives with the Redis store.
-SUPPORTED_STORES = ("memory://",)
+#: Store URL schemes this build can open: embedded, or Redis (`redis://host:port/db`).
+SUPPORTED_STORES = ("memory://", "redis://", "rediss://")
 
 
 class Settings(BaseSettings):
@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         if not value.startswith(SUPPORTED_STORES):
             raise ValueError(
                 f"unsupported store URL {value!r}; this build supports"
-                f" {', '.join(SUPPORTED_STORES)} (redis:// comes with the Redis store)"
+                f" {', '.join(SUPPORTED_STORES)}"
             )
         return value
 
