@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -67,6 +68,7 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
     for module in (ingest, interactions, agents, supervisor, topology, rules, ops):
         app.include_router(module.router)
     pages.install(app)  # /console, /desktop and their static files
+    _document_problems(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,
@@ -82,6 +84,19 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
         default=settings.max_json_bytes,
     )
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Generate the OpenAPI document once, then fix its error responses (see
+    `problems.document`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

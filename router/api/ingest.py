@@ -46,9 +46,55 @@ CrcToken = Annotated[str, Query(min_length=1, max_length=256, pattern=r"^[A-Za-z
                                 examples=["m6Xh2sFQ3yGZ0w"])]
 
 
-def _body_doc(media_type: str, example: str) -> dict[str, Any]:
+def _body_doc(media_type: str, example: Any, schema: dict[str, Any] | None = None,
+              ) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {
-        media_type: {"schema": {"type": "string"}, "example": example}}}}
+        media_type: {"schema": schema or {"type": "string"}, "example": example}}}}
+
+
+_E164 = {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "example": "+14155550134"}
+
+
+def _form(required: dict[str, Any], optional: dict[str, Any]) -> dict[str, Any]:
+    """A Twilio form body: the fields the adapter needs; any other field is kept."""
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **optional},
+            "additionalProperties": {"type": "string"}}
+
+
+_VOICE_FORM = _form(
+    {"CallSid": {"type": "string", "pattern": "^CA[0-9a-f]{32}$"}, "From": _E164},
+    {"To": _E164, "CallStatus": {"enum": ["queued", "ringing", "in-progress", "completed",
+                                          "busy", "failed", "no-answer", "canceled"]},
+     "Direction": {"enum": ["inbound", "outbound-api", "outbound-dial"]}},
+)
+_SMS_FORM = _form(
+    {"MessageSid": {"type": "string", "pattern": "^(SM|MM)[0-9a-f]{32}$"}, "From": _E164},
+    {"To": _E164, "Body": {"type": "string", "maxLength": 1600},
+     "NumMedia": {"type": "string", "pattern": "^[0-9]$"}},
+)
+# What the adapters check, no more: the provider's payload is the contract.
+_ID = {"type": "string", "minLength": 1, "maxLength": 256, "example": "17841400000000000"}
+_META_JSON = {
+    "type": "object", "required": ["object", "entry"],
+    "properties": {
+        "object": {"enum": ["page", "instagram"]},
+        "entry": {"type": "array", "maxItems": 1000, "items": {
+            "type": "object", "required": ["id"],
+            "properties": {"id": _ID, "time": {"description": "Epoch milliseconds"},
+                           "messaging": {"type": "array", "items": {"type": "object"}},
+                           "changes": {"type": "array", "items": {"type": "object"}}}}},
+    },
+}
+_X_JSON = {
+    "type": "object", "required": ["for_user_id"],
+    "properties": {
+        "for_user_id": _ID,
+        "tweet_create_events": {"type": "array", "items": {"type": "object"}},
+        "direct_message_events": {"type": "array", "items": {"type": "object"}},
+        "users": {"type": "object"},
+    },
+}
 
 
 async def _inbound(request: Request, runtime: Runtime) -> InboundRequest:
@@ -79,16 +125,20 @@ _JSON = ("application/json",)
 
 @router.post("/webhooks/voice", status_code=202, response_model=AcceptedBatch,
              responses=_WEBHOOK_ERRORS, summary="Twilio Voice webhook (incoming call, status)",
-             openapi_extra=_body_doc(_FORM[0], "CallSid=CA123&From=%2B14155550134&"
-                                     "To=%2B18005550100&CallStatus=ringing&Direction=inbound"))
+             openapi_extra=_body_doc(_FORM[0], {
+                 "CallSid": "CA5a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d", "From": "+14155550134",
+                 "To": "+18005550100", "CallStatus": "ringing", "Direction": "inbound"},
+                 _VOICE_FORM))
 async def voice(request: Request, runtime: RuntimeDep, _: VoiceCaller) -> JSONResponse:
     return await _webhook("twilio-voice", request, runtime, _FORM)
 
 
 @router.post("/webhooks/sms", status_code=202, response_model=AcceptedBatch,
              responses=_WEBHOOK_ERRORS, summary="Twilio Messaging webhook (SMS/MMS)",
-             openapi_extra=_body_doc(_FORM[0], "MessageSid=SM123&From=%2B14155550134&"
-                                     "To=%2B18005550100&Body=Where+is+my+refund%3F&NumMedia=0"))
+             openapi_extra=_body_doc(_FORM[0], {
+                 "MessageSid": "SM8c2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a", "From": "+14155550134",
+                 "To": "+18005550100", "Body": "Where is my refund?", "NumMedia": "0"},
+                 _SMS_FORM))
 async def sms(request: Request, runtime: RuntimeDep, _: SmsCaller) -> JSONResponse:
     return await _webhook("twilio-sms", request, runtime, _FORM)
 
@@ -114,10 +164,10 @@ async def meta_verify(request: Request, runtime: RuntimeDep,
 
 @router.post("/webhooks/meta", status_code=202, response_model=AcceptedBatch,
              responses=_WEBHOOK_ERRORS, summary="Meta Messenger / Instagram webhook",
-             openapi_extra=_body_doc(_JSON[0], '{"object": "page", "entry": [{"id": "1", '
-                                     '"time": 1, "messaging": [{"sender": {"id": "6123"}, '
-                                     '"recipient": {"id": "1"}, "message": {"mid": "m.1", '
-                                     '"text": "Hi"}}]}]}'))
+             openapi_extra=_body_doc(_JSON[0], {"object": "page", "entry": [{
+                 "id": "1", "time": 1, "messaging": [{
+                     "sender": {"id": "6123"}, "recipient": {"id": "1"}, "timestamp": 1,
+                     "message": {"mid": "m.1", "text": "Hi"}}]}]}, _META_JSON))
 async def meta(request: Request, runtime: RuntimeDep, _: MetaCaller) -> JSONResponse:
     return await _webhook("meta", request, runtime, _JSON)
 
@@ -131,8 +181,8 @@ async def x_crc(crc_token: CrcToken, runtime: RuntimeDep, _: XCaller) -> dict[st
 
 @router.post("/webhooks/x", status_code=202, response_model=AcceptedBatch,
              responses=_WEBHOOK_ERRORS, summary="X Account Activity webhook",
-             openapi_extra=_body_doc(_JSON[0], '{"for_user_id": "42", "tweet_create_events": '
-                                     '[]}'))
+             openapi_extra=_body_doc(_JSON[0], {"for_user_id": "42",
+                                                "tweet_create_events": []}, _X_JSON))
 async def x_activity(request: Request, runtime: RuntimeDep, _: XCaller) -> JSONResponse:
     return await _webhook("x", request, runtime, _JSON)
 

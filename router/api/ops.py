@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from router.api.deps import RuntimeDep
+from router.api.problems import problem, problem_responses
 from router.metrics import render
 
 router = APIRouter(tags=["operations"])
@@ -25,9 +26,13 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness: store reachable, rules compiled, service running",
-            responses={503: {"description": "Not ready; `checks` says what failed"}})
+            responses={503: {**problem_responses(503)[503],
+                             "description": "Not ready: a problem whose `checks` say what"
+                                            " failed"}})
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     checks = await runtime.readiness()
-    ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    failed = [name for name, ok in checks.items() if not ok]
+    if failed:
+        return problem(503, "not-ready", "Not ready", f"not ready: {', '.join(failed)}",
+                       "/readyz", checks=checks)
+    return JSONResponse({"status": "ready", "checks": checks})

@@ -7,7 +7,9 @@ value involved where there is one, so a client can fix its request without logs.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,9 +70,20 @@ class Problem(BaseModel):
 
     type: str = Field(description="URI identifying the problem type")
     title: str
-    status: int
+    status: int = Field(ge=400, le=599, description="The HTTP status, repeated")
     detail: str
-    instance: str | None = None
+    instance: str | None = Field(default=None, description="The request path")
+    # Extension members (RFC 9457 §3.2): present when the problem has them.
+    field: str | None = Field(default=None, description="The offending field: a body "
+                              "path like `skills.billing` or `0.team`, or a parameter")
+    value: str | None = Field(default=None, description="The offending value, shown "
+                              "(repr, truncated)")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Every finding: field-level validation errors "
+        "(`in`, `field`, `message`, `value`) or ruleset findings (`kind`, `rule`, `line`…)")
+    warnings: list[dict[str, Any]] | None = Field(default=None,
+                                                  description="Ruleset warnings")
+    limit: int | None = Field(default=None, description="The body cap in bytes (413)")
 
 
 def problem(
@@ -217,12 +230,39 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route matching the path; a path
+        # served by several routes (GET and PUT /sla/policies) allows them all.
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
     slug = {404: "not-found", 405: "method-not-allowed", 406: "not-acceptable",
             413: "payload-too-large", 415: "unsupported-media-type",
             428: "precondition-required"}.get(exc.status_code, "http-error")
     title = slug.replace("-", " ").capitalize()
     return problem(exc.status_code, slug, title, str(exc.detail), request.url.path,
-                   headers=getattr(exc, "headers", None))
+                   headers=headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Methods of every operation whose path template matches (from the OpenAPI paths:
+    included routers are not flat `Route`s to walk)."""
+    methods: set[str] = set()
+    path = request.url.path
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            methods.update(m.upper() for m in item if m in _HTTP_METHODS)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+@functools.lru_cache(maxsize=256)
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -231,6 +271,44 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal-error", "Internal error",
                    "the server failed to handle this request; it has been logged",
                    request.url.path)
+
+
+_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the handlers above really answer.
+
+    FastAPI documents request-validation failures as `application/json`
+    `HTTPValidationError`; ours are `application/problem+json` `Problem`s. Every
+    operation that takes parameters or a body may answer 422; every one that takes a
+    body may also answer 400 (unparsable) and 413 (over the cap, from `BodyLimit`).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                _document_operation(operation)
+    return schema
+
+
+def _document_operation(operation: dict[str, Any]) -> None:
+    responses = operation["responses"]
+    extra = []
+    if operation.get("parameters") or operation.get("requestBody"):
+        extra.append("422")
+    if operation.get("requestBody"):
+        extra += ["400", "413"]
+    for status in extra:
+        documented = responses.get(status)
+        if documented is None or "HTTPValidationError" in str(documented):
+            responses[status] = {
+                "description": {"400": "Malformed request", "413": "Body too large",
+                                "422": "Invalid field"}[status],
+                "content": {PROBLEM_JSON: {"schema": _REF}},
+            }
 
 
 def install(app: FastAPI) -> None:

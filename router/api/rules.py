@@ -13,6 +13,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.api.deps import Reader, RuntimeDep, Supervisor
@@ -34,7 +35,8 @@ router = APIRouter(prefix="/rules", tags=["rules"])
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
 _RULESET_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/yaml": {"schema": {"type": "string"}, "example":
+    # Free text to the schema: the rules compiler validates it, with line/column.
+    "application/yaml": {"schema": {"description": "A ruleset document (YAML)"}, "example":
                          "rules:\n  - name: vip\n    when: customer.tier == \"gold\"\n"
                          "    then: {queue: vip, priority: 7}\ndefault:\n"
                          "  queue: general\n"},
@@ -71,6 +73,10 @@ async def read_ruleset(request: Request) -> LoadedRuleset:
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"invalid JSON at line {exc.lineno} column {exc.colno}:"
                                      f" {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise RequestValidationError([{
+                "type": "dict_type", "loc": ("body",), "input": data,
+                "msg": f"a ruleset is a JSON object, got {type(data).__name__}"}])
         return LoadedRuleset(spec_from_data(data, "<request body>"), None)
     if content_type in _YAML_TYPES:
         return parse_ruleset(text, "<request body>")
@@ -89,7 +95,9 @@ def base_version(if_match: str | None) -> int:
     return int(found.group(1))
 
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", description='ETag, e.g. "3"')]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='ETag, e.g. "3"',
+                                       pattern=r'^(?:W/)?"?v?[0-9]{1,9}"?$',
+                                       examples=['"1"'])]
 
 
 @router.get("", responses=problem_responses(401, 403, 409), summary="The published ruleset")
@@ -134,7 +142,7 @@ async def validate(request: Request, runtime: RuntimeDep, _: Reader) -> dict[str
 
 
 class DryRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "interaction": {"channel": "social", "idempotency_key": "t-1", "public": True,
                         "address": "x:1402938475", "summary": "Still no refund!"},
     }]})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import jsonschema_rs
 import pytest
+from fastapi import FastAPI
 
 from router.app import create_app
 from router.auth import demo_token
@@ -42,13 +45,48 @@ def runtime() -> Runtime:
     return Runtime.build(settings())
 
 
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(runtime)
+def problem_hook(app: FastAPI, checked: list[tuple[int, str]],
+                 ) -> Callable[[httpx.Response], Awaitable[None]]:
+    """An httpx response hook: a 4xx/5xx must be `application/problem+json` conforming
+    to the `Problem` schema this app declares in its own `/openapi.json`. Each checked
+    problem is appended to `checked` (`client.checked_problems`)."""
+    schema = app.openapi()["components"]["schemas"]["Problem"]
+    validator = jsonschema_rs.validator_for(schema)
+
+    async def check(response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        await response.aread()
+        where = f"{response.request.method} {response.request.url.path}"
+        assert response.headers.get("content-type") == "application/problem+json", where
+        body = response.json()
+        errors = [e.message for e in validator.iter_errors(body)]
+        assert not errors, (where, errors, body)
+        assert body["status"] == response.status_code, where
+        assert body["type"].startswith("https://omniroute.dev/problems/"), where
+        checked.append((response.status_code, body["type"]))
+
+    return check
+
+
+@asynccontextmanager
+async def api_client(app: FastAPI, base_url: str = "http://test",
+                     ) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client over the app's lifespan, with the Problem contract hook."""
+    checked: list[tuple[int, str]] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        hooks = {"response": [problem_hook(app, checked)]}
+        async with httpx.AsyncClient(transport=transport, base_url=base_url,
+                                     event_hooks=hooks) as c:
+            c.checked_problems = checked  # type: ignore[attr-defined]
             yield c
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(create_app(runtime)) as c:
+        yield c
 
 
 def fixture_bytes(*parts: str) -> bytes:

@@ -17,7 +17,7 @@ import pytest
 from channels.signatures import base64_sha256_signature, hex_sha256_signature, twilio_signature
 from router.app import create_app
 from router.runtime import Runtime
-from tests.api.conftest import auth, fixture_bytes, settings
+from tests.api.conftest import api_client, auth, fixture_bytes, settings
 
 SECRETS = {"twilio_auth_token": "tw-secret", "meta_app_secret": "meta-secret",
            "meta_verify_token": "meta-verify", "x_consumer_secret": "x-secret"}
@@ -27,10 +27,8 @@ BASE = "http://test"
 @asynccontextmanager
 async def serve(**overrides: object) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Runtime.build(settings(**{**SECRETS, **overrides})))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield client
+    async with api_client(app, BASE) as client:
+        yield client
 
 
 def _twilio(path: str, body: bytes) -> str:
