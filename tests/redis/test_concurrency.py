@@ -114,10 +114,16 @@ def test_workers_race_without_double_assignment(redis_url: str) -> None:
 def test_killed_worker_reservations_expire_and_are_reoffered(redis_url: str) -> None:
     agents = load_worker.AGENTS
     hoarder = start(redis_url, 30.0, 7, "hoard", agents[:3])
-    busy = start(redis_url, 4.0, 8, "mixed", agents[3:])
-    time.sleep(1.5)
-    hoarder.send_signal(signal.SIGKILL)  # mid-load, holding reservations it never answers
-    hoarded = {words[1]: words[2] for words in lines(hoarder) if words[0] == "reserved"}
+    busy = start(redis_url, 5.0, 8, "mixed", agents[3:])
+    # Kill it mid-load, holding reservations it never answers: as soon as it has one.
+    assert hoarder.stdout is not None
+    seen = [hoarder.stdout.readline().split()]
+    while seen[-1][:1] != ["reserved"]:
+        assert seen[-1] or hoarder.poll() is None, "the hoarding worker stopped early"
+        seen.append(hoarder.stdout.readline().split())
+    time.sleep(0.3)
+    hoarder.send_signal(signal.SIGKILL)
+    hoarded = {w[1]: w[2] for w in seen + lines(hoarder) if w[:1] == ["reserved"]}
     out = lines(busy)
     acked = {words[1] for words in out if words[0] == "ack"}
     assert hoarded, "the hoarding worker reserved nothing before it was killed"
