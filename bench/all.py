@@ -239,9 +239,12 @@ def _run_one(name: str, quick: bool, out: Path, progress: Progress_) -> Outcome:
     return outcome
 
 
-def write_report(outcomes: list[Outcome], quick: bool, out: Path) -> list[Path]:
+def write_report(outcomes: list[Outcome], quick: bool, out: Path,
+                 subset: bool = False) -> list[Path]:
     today = dt.date.today().isoformat()
     suffix = "-quick" if quick else ""
+    if subset:  # a partial run must not pass for the whole suite's report
+        suffix = "-" + "+".join(o.name for o in outcomes) + suffix
     by_name = {o.name: o.results for o in outcomes if o.status == "ok"}
     written = [p for p in (
         plots.throughput(by_name, out / f"{today}-throughput{suffix}.png"),
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     for o in outcomes:
         table.add_row(o.name, o.status, f"{o.seconds:.1f}", o.detail)
     console.print(table)
-    for path in write_report(outcomes, args.quick, args.out):
+    for path in write_report(outcomes, args.quick, args.out, subset=args.only is not None):
         console.print(f"wrote {path}")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 

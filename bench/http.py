@@ -7,11 +7,10 @@ The server is `omniroute serve` (uvicorn, uvloop, the embedded store, the exampl
 contact center, access log off) in its own process on a free port. The load comes from
 another process so the two do not share an interpreter: an open-loop generator that
 sends `POST /interactions` at a fixed rate over a pool of keep-alive connections,
-written on raw asyncio streams because an HTTP client library would need more CPU
-than the server on a 2-core machine. Latency is measured from each request's
-*scheduled* send time, so a stalled server cannot hide queued requests (no
-coordinated omission). CPU seconds of both processes are reported: the client/server
-split says how much of the machine the generator took.
+written on raw asyncio streams (uvloop) so that it takes little of a 2-core machine.
+Latency is measured from each request's *scheduled* send time, so a stalled server
+cannot hide queued requests (no coordinated omission). CPU seconds of both processes
+are reported (the client/server split), and how long the server waited for a CPU.
 """
 
 from __future__ import annotations
@@ -46,6 +45,17 @@ def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _runqueue_wait_seconds(pid: int) -> float | None:
+    """Time the process sat runnable but waiting for a CPU (/proc/<pid>/schedstat).
+
+    On a shared machine this tells a slow server from a starved one.
+    """
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------------- the client
@@ -159,6 +169,7 @@ def run(rate: float, seconds: float, warmup: float, connections: int = 64) -> di
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "client.json"
             server_cpu0 = _cpu_seconds(server.pid)
+            waited0 = _runqueue_wait_seconds(server.pid)
             wall0 = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "bench.http", "--client", "--port", str(port),
@@ -168,6 +179,7 @@ def run(rate: float, seconds: float, warmup: float, connections: int = 64) -> di
             )
             wall = time.perf_counter() - wall0
             server_cpu = _cpu_seconds(server.pid) - server_cpu0
+            waited1 = _runqueue_wait_seconds(server.pid)
             client = json.loads(out.read_text())
     finally:
         server.terminate()
@@ -183,6 +195,12 @@ def run(rate: float, seconds: float, warmup: float, connections: int = 64) -> di
         "server_cpu_fraction": server_cpu / wall if wall > 0 else None,
         "client_cpu_fraction": client["client_cpu_s"] / (wall * share) if wall > 0 else None,
         "wall_s": wall,
+        # CPU per request is what capacity planning needs; it does not depend on
+        # how much of a core the server was given on a shared machine.
+        "server_cpu_ms_per_request": server_cpu * 1e3 / (rate * (seconds + warmup)),
+        "server_runqueue_wait_s": (waited1 - waited0
+                                   if waited0 is not None and waited1 is not None else None),
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -190,13 +208,20 @@ def markdown(results: dict[str, Any]) -> str:
     r = results
     return "\n".join([
         "| target req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms |"
-        " server CPU (of one core) | client CPU (of one core) | statuses |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        " server CPU (of one core) | server CPU ms/request | client CPU (of one core) |"
+        " server waited for a CPU | load avg | statuses |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| {r['target_rps']:,.0f} | {r['achieved_rps']:,.0f} | {r['p50_ms']:.2f} |"
         f" {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} |"
-        f" {r['server_cpu_fraction']:.0%} | {r['client_cpu_fraction']:.0%} |"
+        f" {r['server_cpu_fraction']:.0%} | {r.get('server_cpu_ms_per_request', 0.0):.2f} |"
+        f" {r['client_cpu_fraction']:.0%} |"
+        f" {_seconds(r.get('server_runqueue_wait_s'))} | {r.get('load_average', 0.0):.1f} |"
         f" {', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} |",
     ])
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"
 
 
 def main(argv: list[str] | None = None, out: Path = RESULTS_DIR) -> int:

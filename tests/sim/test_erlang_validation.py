@@ -11,7 +11,9 @@ from __future__ import annotations
 import pytest
 
 from bench.sim import scenarios, summary
-from bench.sim.runner import simulate
+from bench.sim.reference import fifo_waits
+from bench.sim.runner import Simulation, compile_rules, simulate
+from bench.sim.traffic import generate
 from sla import erlang
 
 CASES = [
@@ -34,3 +36,16 @@ def test_simulated_mmn_matches_erlang_c(
     assert figures.service_level is not None and figures.asa is not None
     assert abs(figures.service_level - expected_sl) <= 0.02, (figures.service_level, expected_sl)
     assert abs(figures.asa - expected_asa) <= 0.10 * expected_asa, (figures.asa, expected_asa)
+
+
+def test_engine_waits_equal_an_exact_fifo_model_on_the_same_draws() -> None:
+    """Any gap to Erlang C is sampling noise: on identical draws the core is exact."""
+    agents, traffic, handle, hours = 4, 3.0, 90.0, 20.0
+    scenario = scenarios.mmn(agents, traffic / handle * 3600.0, handle, hours)
+    arrivals = generate(scenario, 5)
+    result = Simulation(scenario, compile_rules(scenarios.mmn_rules(), scenario), arrivals, 5).run()
+    figures = summary.team_total(result, "mmn")
+    waits = fifo_waits(arrivals, agents, since=result.measured_from, until=result.end)
+    assert figures.answered == len(waits)
+    assert figures.answered_within == sum(1 for w in waits if w <= 20.0)
+    assert figures.asa == pytest.approx(sum(waits) / len(waits), rel=1e-9)
