@@ -151,6 +151,45 @@ def test_viewer_sees_rules_but_cannot_publish(
 
     page.get_by_role("tab", name="Teams & agents").click()
     expect(page.locator('tr[data-agent="alice"] select')).to_be_disabled()
+    expect(page.get_by_role("button", name="Edit alice")).to_be_disabled()
+    expect(page.get_by_role("button", name="Save SLA policies")).to_be_disabled()
     page.get_by_role("tab", name="What-if").click()
     expect(page.locator("#whatif-body")).not_to_contain_text("Looking for")
+    assert page_errors == []
+
+
+def test_supervisor_fixes_staffing_and_sla_from_the_console(
+    server: Server, context: Any, shots: Path, page_errors: list[str],
+) -> None:
+    page = log_in(context, server, "demo-supervisor-token", page_errors)
+    page.get_by_role("tab", name="Teams & agents").click()
+    alice = page.locator('tr[data-agent="alice"]')
+    expect(alice).to_contain_text("offline")
+
+    alice.get_by_label("Presence for alice").select_option("available")
+    alice.get_by_role("button", name="Set").click()
+    expect(page.locator('tr[data-agent="alice"]')).to_contain_text("available")
+
+    page.get_by_role("button", name="Edit alice").click()
+    editor = page.get_by_role("form", name="Edit alice")
+    editor.get_by_label("Skills").fill("billing:5, english:5, spanish:4")
+    editor.get_by_label("Capacity").fill("voice:1, chat:2, sms:3, social:3, email:5")
+    editor.get_by_role("button", name="Save agent").click()
+    expect(page.locator('tr[data-agent="alice"]')).to_contain_text("spanish 4")
+    expect(page.locator('tr[data-agent="alice"]')).to_contain_text("chat 0/2")
+
+    threshold = page.get_by_label("answer within (s) for csr voice", exact=False).first
+    threshold.fill("25")
+    page.get_by_role("button", name="Save SLA policies").click()
+    expect(page.locator("#topology-status")).to_contain_text("SLA policies saved")
+    page.screenshot(path=shots / "topology.png", full_page=True)
+
+    with server.api("demo-supervisor") as api:
+        agent = api.get("/agents/alice").json()
+        policies = api.get("/sla/policies").json()
+    assert agent["skills"] == {"billing": 5, "english": 5, "spanish": 4}
+    assert agent["capacity"]["chat"] == 2
+    assert agent["presence"] == "available"
+    voice = [p for p in policies if p["team"] == "csr" and p["channel"] == "voice"]
+    assert voice[0]["threshold"] == 25
     assert page_errors == []

@@ -1,10 +1,11 @@
-// Teams, queues, agents and SLA policies. The API serves them read-only (the core has
-// no safe live edit of skills or capacity yet); what a supervisor can change from here
-// is an agent's presence, which is how staffing gets fixed during the day.
+// Teams, queues, agents and SLA policies. A supervisor fixes staffing from here: an
+// agent's presence, its teams, skills and capacity, and the SLA policy numbers.
 
 import { describe } from '/static/common/api.js';
 import { h, replace, table } from '/static/common/dom.js';
-import { pct, secs } from '/static/common/format.js';
+import { secs } from '/static/common/format.js';
+import { agentEditor } from './agentedit.js';
+import { slaEditor } from './slaedit.js';
 
 const PRESENCES = ['available', 'not_ready', 'offline'];
 
@@ -31,10 +32,46 @@ function presenceControl(agent, { api, canEdit, say }, refresh) {
     h('button', { type: 'button', class: 'secondary small', disabled: !canEdit, onclick: set }, 'Set'));
 }
 
+function teamsTable(teams) {
+  return table(['team', 'name', 'social care', 'queues', 'agents'],
+    teams.map((t) => h('tr', {}, h('th', { scope: 'row' }, t.id), h('td', {}, t.name),
+      h('td', {}, t.social_care ? 'yes' : 'no'), h('td', {}, t.queues.join(', ')),
+      h('td', {}, t.agents.join(', ')))), 'Teams');
+}
+
+function queuesTable(queues) {
+  return table(['queue', 'team', 'waiting', 'oldest wait', 'by channel'],
+    queues.map((q) => h('tr', {}, h('th', { scope: 'row' }, q.id), h('td', {}, q.team),
+      h('td', { class: 'num' }, q.depth), h('td', { class: 'num' }, q.depth ? secs(q.oldest_wait) : '—'),
+      h('td', {}, kv(q.channels)))), 'Queues');
+}
+
 export function startTopology(panel, ctx) {
   const { api } = ctx;
   const body = h('div', {});
-  replace(panel, body);
+  const editing = h('div', { id: 'agent-editor' });
+  // Outside the re-rendered tables, so a confirmation survives the refresh it triggers.
+  const status = h('p', { id: 'topology-status', role: 'status' });
+  replace(panel, status, body);
+  const saved = (text) => {
+    status.textContent = text;
+    replace(editing);
+    refresh();
+  };
+
+  function agentRow(a, teams) {
+    const edit = () => replace(editing, h('h3', {}, `Edit ${a.id}`),
+      agentEditor(a, teams, ctx, saved, () => replace(editing)));
+    return h('tr', { 'data-agent': a.id },
+      h('th', { scope: 'row' }, a.name || a.id, h('br'), h('span', { class: 'muted' }, a.id)),
+      h('td', {}, a.teams.join(', ')),
+      h('td', {}, a.presence, a.reason ? ` (${a.reason})` : ''),
+      h('td', {}, kv(a.skills)),
+      h('td', {}, Object.entries(a.capacity).map(([c, n]) => `${c} ${a.active[c] || 0}/${n}`).join(', ')),
+      h('td', {}, presenceControl(a, ctx, refresh)),
+      h('td', {}, h('button', { type: 'button', class: 'secondary small', disabled: !ctx.canEdit,
+        onclick: edit, 'aria-label': `Edit ${a.id}` }, 'Edit')));
+  }
 
   async function refresh() {
     try {
@@ -42,31 +79,12 @@ export function startTopology(panel, ctx) {
         api.get('/teams'), api.get('/queues'), api.get('/agents'), api.get('/sla/policies')]);
       replace(body,
         h('div', { class: 'grid2' },
-          h('section', { class: 'panel' }, table(['team', 'name', 'social care', 'queues', 'agents'],
-            teams.map((t) => h('tr', {}, h('th', { scope: 'row' }, t.id), h('td', {}, t.name),
-              h('td', {}, t.social_care ? 'yes' : 'no'), h('td', {}, t.queues.join(', ')),
-              h('td', {}, t.agents.join(', ')))), 'Teams')),
-          h('section', { class: 'panel' }, table(['queue', 'team', 'waiting', 'oldest wait', 'by channel'],
-            queues.map((q) => h('tr', {}, h('th', { scope: 'row' }, q.id), h('td', {}, q.team),
-              h('td', { class: 'num' }, q.depth), h('td', { class: 'num' }, secs(q.oldest_wait)),
-              h('td', {}, kv(q.channels)))), 'Queues'))),
+          h('section', { class: 'panel' }, teamsTable(teams)),
+          h('section', { class: 'panel' }, queuesTable(queues))),
         h('section', { class: 'panel' }, table(
-          ['agent', 'teams', 'presence', 'skills', 'in use / capacity', 'change presence'],
-          agents.map((a) => h('tr', { 'data-agent': a.id },
-            h('th', { scope: 'row' }, a.name || a.id, h('br'), h('span', { class: 'muted' }, a.id)),
-            h('td', {}, a.teams.join(', ')),
-            h('td', {}, a.presence, a.reason ? ` (${a.reason})` : ''),
-            h('td', {}, kv(a.skills)),
-            h('td', {}, Object.entries(a.capacity).map(([c, n]) => `${c} ${a.active[c] || 0}/${n}`).join(', ')),
-            h('td', {}, presenceControl(a, ctx, refresh)))), 'Agents')),
-        h('section', { class: 'panel' }, table(
-          ['team', 'channel', 'class', 'answer within', 'target', 'near breach', 'max wait'],
-          policies.map((p) => h('tr', {}, h('th', { scope: 'row' }, p.team), h('td', {}, p.channel),
-            h('td', {}, p.sla_class || 'default', p.public === null || p.public === undefined ? '' : (p.public ? ' · public' : ' · private')),
-            h('td', { class: 'num' }, secs(p.threshold)), h('td', { class: 'num' }, pct(p.target)),
-            h('td', { class: 'num' }, pct(p.near_breach)),
-            h('td', {}, p.max_wait ? `${secs(p.max_wait)} → ${p.max_wait_action}${p.overflow_queue ? ` ${p.overflow_queue}` : ''}` : '—'))),
-          'SLA policies (read-only: the API has no edit endpoint yet)')));
+          ['agent', 'teams', 'presence', 'skills', 'in use / capacity', 'change presence', ''],
+          agents.map((a) => agentRow(a, teams)), 'Agents'), editing),
+        h('section', { class: 'panel' }, slaEditor(policies, ctx, saved)));
     } catch (err) {
       replace(body, h('p', { class: 'notice bad' }, describe(err)));
     }
