@@ -433,8 +433,10 @@ class Runtime:
         """
         store = self.store
         if not isinstance(store, MemoryStore):
-            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes;"
-                                " edit sla.yaml and restart")
+            # Other workers would keep the old deadlines: policies are not announced yet.
+            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes"
+                                " (other workers would keep the old policies); edit"
+                                " sla.yaml and restart the workers")
         store.engine.deadlines = policies
         self.policies = policies
 
