@@ -76,7 +76,7 @@ export function startBoard(panel, { api }) {
     h('div', { class: 'panel' }, h('h2', {}, 'Live board'), status, summary),
     h('div', { class: 'panel' }, h('h2', {}, 'Queues'), grid),
     h('div', { class: 'grid3' },
-        h('div', { class: 'panel' }, h('h2', {}, 'Service level and depth, last hour'),
+        h('div', { class: 'panel' }, h('h2', {}, 'Service level and depth (up to the last hour)'),
           chart,
           h('p', { class: 'muted legend' },
             h('span', { class: 'key level' }, 'service level (now window)'), ' ',

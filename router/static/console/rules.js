@@ -54,6 +54,7 @@ export function startRules(panel, ctx) {
 
   async function publish() {
     replace(conflict);
+    replace(findings);
     try {
       const res = await api.call('POST', `/rules/publish?comment=${encodeURIComponent(comment.value)}`,
         { yaml: draft.value, headers: { 'If-Match': `"${base}"` } });
