@@ -90,9 +90,28 @@ def _result_json(result: SimResult) -> dict[str, Any]:
              "occupancy": r.occupancy}
             for r in found
         ],
+        "intervals": _intervals(result),
         "csr_service_level": summary.team_total(result, "csr").service_level,
         "social_care_service_level": summary.team_total(result, "social_care").service_level,
     }
+
+
+def _intervals(result: SimResult) -> list[dict[str, Any]]:
+    """Per team × channel × 15-min interval: the SlaStats history plus occupancy."""
+    found = []
+    for stats in result.stats.team_channels:
+        occupancy = result.occupancy.series((stats.team, stats.channel))
+        for interval in stats.history:
+            f = interval.figures
+            if not f.offered and not occupancy.get(interval.start):
+                continue
+            found.append({
+                "team": stats.team, "channel": stats.channel.value,
+                "start": interval.start, "offered": f.offered, "answered": f.answered,
+                "service_level": f.service_level, "asa": f.asa,
+                "abandon_rate": f.abandon_rate, "occupancy": occupancy.get(interval.start),
+            })
+    return found
 
 
 def run(runs: list[Run], seed: int, out: Path, plots: bool = True,
