@@ -222,6 +222,11 @@ class RedisStore:
             self._ready = False
             raise
 
+    async def _reregister(self) -> None:
+        self._ready = False
+        self._defs_sent.clear()
+        await self._ensure()
+
     async def _load_library(self) -> None:
         try:
             self.round_trips += 1
@@ -247,15 +252,18 @@ class RedisStore:
                 # A server restarted without persistence (or flushed) lost the library
                 # and the agents: load and register them again, then go again.
                 if attempt == 1 and "Function not found" in str(exc):
-                    self._ready = False
-                    self._defs_sent.clear()
-                    await self._ensure()
+                    await self._reregister()
                     continue
                 raise
             except _UNAVAILABLE as exc:
                 raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
-            break
-        if reply[0] != "ok":
+            if reply[0] == "ok":
+                break
+            # A configured agent Redis does not know: the data was flushed; register again.
+            code, *details = reply[1]
+            if attempt == 1 and code == "unknown_agent" and details[0] in self.topology.agents:
+                await self._reregister()
+                continue
             raise _error(reply[1])
         if reply[1] and self.bus.active:
             self._publish(reply[1], now)

@@ -1,0 +1,57 @@
+"""What the Redis store writes is what the shared definitions say, and it heals itself."""
+
+from __future__ import annotations
+
+import redis
+
+from agents.model import Presence
+from router.clock import VirtualClock
+from router.interaction import Channel, Status
+from router.ordering import redis_member, redis_score
+from router.plan import RoutingPlan
+from router.redis_store import RedisStore, bucket_key, site_prefix
+from tests.conftest import agent, make_interaction, small_topology
+
+TOPOLOGY = small_topology(agent("ana"))
+PREFIX = site_prefix(TOPOLOGY.site)
+
+
+async def test_queue_entries_use_the_shared_ordering_encodings(redis_url: str) -> None:
+    clock = VirtualClock(start=1_000.0)
+    store = RedisStore(TOPOLOGY, clock, url=redis_url)
+    try:
+        await store.ingest(make_interaction(Channel.CHAT, id="c1"), RoutingPlan("general",
+                                                                             priority=2))
+        view = await store.get("c1")
+        r = redis.Redis.from_url(redis_url, decode_responses=True)
+        entries = r.zrange(PREFIX + "b:" + bucket_key("general", Channel.CHAT, ()), 0, -1,
+                           withscores=True)
+        assert entries == [(redis_member(1, "c1"), redis_score(2, view.due_at))]
+        stream = r.xrange(PREFIX + "events")
+        assert [fields["k"] for _, fields in stream] == ["queued"]
+        assert stream[0][1]["id"] == "c1"
+        r.close()
+    finally:
+        await store.close()
+
+
+async def test_a_server_that_lost_its_functions_is_reloaded(redis_url: str) -> None:
+    clock = VirtualClock(start=1_000.0)
+    store = RedisStore(TOPOLOGY, clock, url=redis_url)
+    try:
+        await store.set_presence("ana", Presence.AVAILABLE, auto_offer=False)
+        r = redis.Redis.from_url(redis_url)
+        r.flushall()
+        r.function_flush()
+        r.close()
+        # functions and agents are registered again on the next call, by itself
+        result = await store.ingest(make_interaction(Channel.SMS), RoutingPlan("billing"))
+        assert result.status is Status.QUEUED
+        assert (await store.agent("ana")).presence is Presence.OFFLINE  # state was lost
+        flush = redis.Redis.from_url(redis_url)
+        flush.flushall()  # data only, functions stay: agents are registered again too
+        flush.close()
+        view = await store.set_presence("ana", Presence.NOT_READY, "lunch")
+        assert view.presence is Presence.NOT_READY
+    finally:
+        await store.close()
