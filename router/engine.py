@@ -402,16 +402,22 @@ class RoutingEngine:
             Channel if channel is None else {channel, *state.profile.blocking}
         )
         ready_for_push = state.auto_offer
+        indexed = state.indexed
         for ch in channels:
             takes = ready_for_push and state.can_take(ch)
             for bucket in self._agent_buckets(state, ch):
-                old = state.indexed.pop(bucket.id, None)
-                if old is not None:
-                    bucket.agents.remove(old)
+                old = indexed.get(bucket.id)
                 if takes:
                     key = self._agent_key(state, bucket)
+                    if key == old:
+                        continue  # e.g. longest idle while a chat slot is still free
+                    if old is not None:
+                        bucket.agents.remove(old)
                     bucket.agents.add(key)
-                    state.indexed[bucket.id] = key
+                    indexed[bucket.id] = key
+                elif old is not None:
+                    bucket.agents.remove(old)
+                    del indexed[bucket.id]
 
     def _bucket(self, queue: str, channel: Channel, requirement: Requirement) -> Bucket:
         bucket = self._buckets.get(queue, channel, requirement)
