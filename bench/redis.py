@@ -203,7 +203,7 @@ async def _ceiling(url: str, calls: int) -> dict[str, float]:
         await pipe.execute()
     out["pipelined_ping_per_s"] = calls / (time.perf_counter() - started)
     name = f"{store.library}_next_timer"
-    args = (1, store.prefix, repr(time.time()), *store._common)
+    args = (1, store.prefix, repr(time.time()), store._common)
     started = time.perf_counter()
     for _ in range(calls // batch):
         pipe = client.pipeline(transaction=False)

@@ -53,6 +53,19 @@ def decode_interaction(text: str) -> Interaction:
 
 
 def encode_plan(plan: RoutingPlan) -> str:
+    """Memoized: rules hand out a few distinct plans, each encoded once."""
+    try:
+        return _encode_plan_cached(plan)
+    except TypeError:  # a plan built with an unhashable field (a list for a tuple)
+        return _encode_plan(plan)
+
+
+@lru_cache(maxsize=4096)
+def _encode_plan_cached(plan: RoutingPlan) -> str:
+    return _encode_plan(plan)
+
+
+def _encode_plan(plan: RoutingPlan) -> str:
     data = {
         "queue": plan.queue,
         "skills": [list(r) for r in plan.skills],

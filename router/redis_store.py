@@ -51,7 +51,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,32 @@ def bucket_key(queue: str, channel: Channel, requirement: Requirement) -> str:
     return f"{queue}|{channel.value}|{skills}"
 
 
+def _target_shapes(
+    plan: RoutingPlan, channel: Channel
+) -> list[tuple[int, list[str], list[str]]]:
+    """(priority, queues, bucket keys) after 0..n steps: all but the score, memoized."""
+    try:
+        return _cached_shapes(plan, channel)
+    except TypeError:  # an unhashable plan: compute it each time
+        return _shapes(plan, channel)
+
+
+@lru_cache(maxsize=4096)
+def _cached_shapes(
+    plan: RoutingPlan, channel: Channel
+) -> list[tuple[int, list[str], list[str]]]:
+    return _shapes(plan, channel)
+
+
+def _shapes(plan: RoutingPlan, channel: Channel) -> list[tuple[int, list[str], list[str]]]:
+    shapes = []
+    for applied in range(len(plan.steps) + 1):
+        target = target_after(plan, applied)
+        keys = [bucket_key(q, channel, target.skills) for q in target.queues]
+        shapes.append((target.priority, list(target.queues), keys))
+    return shapes
+
+
 class RedisStore:
     """`Store` over Redis. Construct synchronously; connects and loads on first use."""
 
@@ -192,12 +218,13 @@ class RedisStore:
         self.prefix = site_prefix(topology.site)
         self.bus = EventBus()
         self.library, self._code = library()
-        self._common = (
+        # One argument for all of them: every argument costs an encode on each call.
+        self._common = " ".join((
             self.settings.strategy.value, _f(self.settings.offer_timeout),
             str(self.settings.missed_offers_limit), _f(self.settings.wrap_up_timeout),
             str(self.settings.retain_finished), _f(self.settings.idempotency_ttl),
             str(stream_maxlen),
-        )
+        ))
         self._ready = False
         self._defs_sent: set[str] = set()
         self._queues_of = {aid: topology.queues_of(p) for aid, p in topology.agents.items()}
@@ -246,7 +273,7 @@ class RedisStore:
             try:
                 self.round_trips += 1
                 reply = await self.client.fcall(
-                    name, 1, self.prefix, _f(now), *self._common, *args
+                    name, 1, self.prefix, _f(now), self._common, *args
                 )
             except ResponseError as exc:
                 # A server restarted without persistence (or flushed) lost the library
@@ -300,8 +327,8 @@ class RedisStore:
     # ------------------------------------------------------------------ pure policy
     def _leg(
         self, interaction: Interaction, plan: RoutingPlan, now: float
-    ) -> tuple[list[str], list[str]]:
-        """Everything about one queue leg that needs no state: (field pairs, buckets)."""
+    ) -> tuple[str, list[str]]:
+        """Everything about one queue leg that needs no state: (fields as JSON, buckets)."""
         channel = interaction.channel
         deadline = self.deadlines.deadline(
             self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
@@ -335,10 +362,7 @@ class RedisStore:
             buckets += more
             fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
                           odue=_f(moved_due))
-        pairs = [str(len(fields))]
-        for name, value in fields.items():
-            pairs += [name, value]
-        return pairs, buckets
+        return json.dumps(fields, separators=(",", ":")), buckets
 
     def _targets(
         self, plan: RoutingPlan, channel: Channel, due: float
@@ -346,19 +370,15 @@ class RedisStore:
         """The target after 0..n escalation steps: priority, score, queues, buckets."""
         rows = []
         buckets: list[str] = []
-        for applied in range(len(plan.steps) + 1):
-            target = target_after(plan, applied)
-            keys = [bucket_key(q, channel, target.skills) for q in target.queues]
+        for priority, queues, keys in _target_shapes(plan, channel):
             buckets += keys
-            rows.append({
-                "p": target.priority, "s": _f(redis_score(target.priority, due)),
-                "q": list(target.queues), "b": keys,
-            })
+            rows.append({"p": priority, "s": _f(redis_score(priority, due)), "q": queues,
+                         "b": keys})
         return json.dumps(rows, separators=(",", ":")), buckets
 
-    def _bucket_defs(self, buckets: Iterable[str], force: bool) -> list[str]:
-        """(key, admitted agents) pairs for buckets this process has not sent yet."""
-        pairs: list[str] = []
+    def _bucket_defs(self, buckets: Iterable[str], force: bool) -> str:
+        """{key: admitted agents} as JSON, for buckets this process has not sent yet."""
+        defs: dict[str, str] = {}
         for key in dict.fromkeys(buckets):
             if key in self._defs_sent and not force:
                 continue
@@ -369,8 +389,8 @@ class RedisStore:
                 for aid, profile in self.topology.agents.items()
                 if queue in self._queues_of[aid] and meets(profile, requirement)
             ]
-            pairs += [key, json.dumps(admitted, separators=(",", ":"))]
-        return [str(len(pairs) // 2), *pairs]
+            defs[key] = json.dumps(admitted, separators=(",", ":"))
+        return json.dumps(defs, separators=(",", ":")) if defs else "{}"
 
     @staticmethod
     def _requirement(key: str) -> Requirement:
@@ -383,14 +403,14 @@ class RedisStore:
         return tuple(SkillRequirement(name, int(level)) for name, level in parts)
 
     async def _with_defs(
-        self, op: str, head: list[str], legs: list[str], buckets: list[str], now: float
+        self, op: str, head: list[str], legs: str, buckets: list[str], now: float
     ) -> Any:
         """Call `op` sending the bucket definitions it may need (all of them on retry)."""
         try:
-            result = await self._fcall(op, [*head, *legs, *self._bucket_defs(buckets, False)],
+            result = await self._fcall(op, [*head, legs, self._bucket_defs(buckets, False)],
                                        now)
         except _MissingDefinition:
-            result = await self._fcall(op, [*head, *legs, *self._bucket_defs(buckets, True)],
+            result = await self._fcall(op, [*head, legs, self._bucket_defs(buckets, True)],
                                        now)
         self._defs_sent.update(buckets)
         return result
@@ -400,7 +420,7 @@ class RedisStore:
         now = self.clock()
         dedup = f"{interaction.channel.value}:{interaction.idempotency_key}"
         known = plan.queue in self.topology.queues
-        legs, buckets = self._leg(interaction, plan, now) if known else (["0"], [])
+        legs, buckets = self._leg(interaction, plan, now) if known else ("{}", [])
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
                 encode_interaction(interaction), plan.queue]
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now)
@@ -457,7 +477,7 @@ class RedisStore:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
         now = self.clock()
         known = plan.queue in self.topology.queues
-        legs: list[str] = ["0"]
+        legs = "{}"
         buckets: list[str] = []
         if facts is not None and known:
             legs, buckets = self._leg(decode_interaction(facts), plan, now)

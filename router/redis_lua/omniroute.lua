@@ -31,16 +31,19 @@ local function setup(keys, args)
   P = keys[1]
   NOWS = args[1]
   NOW = tonumber(NOWS)
-  STRATEGY = args[2]
-  OFFER_TIMEOUT = tonumber(args[3])
-  MISSED_LIMIT = tonumber(args[4])
-  WRAP_TIMEOUT = tonumber(args[5])
-  RETAIN = tonumber(args[6])
-  IDEM_TTL = tonumber(args[7])
-  MAXLEN = args[8]
+  -- the store's settings travel as one space-separated argument (fewer to encode)
+  local c = {}
+  for word in string.gmatch(args[2], '%S+') do c[#c + 1] = word end
+  STRATEGY = c[1]
+  OFFER_TIMEOUT = tonumber(c[2])
+  MISSED_LIMIT = tonumber(c[3])
+  WRAP_TIMEOUT = tonumber(c[4])
+  RETAIN = tonumber(c[5])
+  IDEM_TTL = tonumber(c[6])
+  MAXLEN = c[7]
   ITEMS, AGENTS, EV = {}, {}, {}
 end
-local BASE = 8 -- common arguments before each operation's own
+local BASE = 2 -- common arguments (now, settings) before each operation's own
 
 -- byte-wise string order (Lua's < uses strcoll, which depends on the server's locale)
 local function bless(a, b)
@@ -651,16 +654,11 @@ local function held_item(aid, id)
   return a, it, nil
 end
 
--- Leg fields (queue, deadline, targets…) arrive as name/value pairs; returns next index.
-local function read_pairs(args, i, apply)
-  local n = tonumber(args[i])
-  for j = 0, n - 1 do apply(args[i + 1 + 2 * j], args[i + 2 + 2 * j]) end
-  return i + 1 + 2 * n
-end
-
--- Bucket definitions the caller sent: (key, json) pairs. Returns a missing key, if any.
-local function read_defs(args, i, legs)
-  read_pairs(args, i, function(k, v) redis.call('HSETNX', P .. 'bdef', k, v) end)
+-- Leg fields (queue, deadline, targets…) arrive as one JSON object of strings.
+-- Bucket definitions the caller sent arrive as one JSON object (key -> admitted agents);
+-- returns a bucket of the leg whose definition Redis does not have, if any.
+local function read_defs(defs_json, legs)
+  for k, v in pairs(cjson.decode(defs_json)) do redis.call('HSETNX', P .. 'bdef', k, v) end
   for _, field in ipairs({'tg', 'tgo'}) do
     if legs[field] ~= nil and legs[field] ~= '' then
       for _, t in ipairs(cjson.decode(legs[field])) do
@@ -710,9 +708,8 @@ local function op_ingest(keys, args)
     return fail('illegal', id, 'existing', 'queued')
   end
   if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 6]) end
-  local legs = {}
-  local i = read_pairs(args, BASE + 7, function(k, v) legs[k] = v end)
-  local missing = read_defs(args, i, legs)
+  local legs = cjson.decode(args[BASE + 7])
+  local missing = read_defs(args[BASE + 8], legs)
   if missing then return fail('nodef', missing) end
   local it = {_d = {}, id = id}
   ITEMS[id] = it
@@ -835,9 +832,8 @@ local function op_transfer(keys, args)
   err = check(it, 'transferred')
   if err then return err end
   if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 4]) end
-  local legs = {}
-  local i = read_pairs(args, BASE + 5, function(k, v) legs[k] = v end)
-  local missing = read_defs(args, i, legs)
+  local legs = cjson.decode(args[BASE + 5])
+  local missing = read_defs(args[BASE + 6], legs)
   if missing then return fail('nodef', missing) end
   local previous = it.st
   local holder = nil
