@@ -38,7 +38,19 @@ differential state machine):
   there with a KeyError);
 - a call retried by the client after a connection error that struck after Redis ran
   it runs twice: idempotent for ingest (same key → same id), a typed error or an extra
-  reservation that expires for the others.
+  reservation that expires for the others;
+- `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
+  loop must survive an outage); every other call raises `StoreUnavailable` (503).
+
+Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis and is
+announced on `or:{site}:config` (`watch_config`); the topology and the rules themselves
+are not yet persisted in Redis, so other workers must reload their configuration files
+when they hear the announcement (follow-up: keep both in Redis).
+
+Cost: one call is one round trip; a pull-mode lifecycle (ingest, pull, accept,
+complete) is 4. Server time is dominated by moving values between Redis and Lua (an
+HGETALL of a 30-field hash into a Lua table costs as much as a dozen small writes), so
+the next step for throughput is loading only the fields a transition reads.
 """
 
 from __future__ import annotations
