@@ -584,9 +584,10 @@ class RedisStore:
         if not self._ready:
             await self._ensure()
         self.round_trips += 1
-        in_use = [str(k) for k in await self.client.hkeys(self.prefix + "bmade")]
+        # Every bucket defined so far, in use or not yet (escalation and overflow targets).
+        defined = [str(k) for k in await self.client.hkeys(self.prefix + "bdef")]
         admitted: list[str] = []
-        for key in in_use:
+        for key in defined:
             queue, channel, _ = key.split("|", 2)
             requirement = self._requirement(key)
             if queue in self._queues_of[profile.id] and meets(profile, requirement):

@@ -901,9 +901,26 @@ local function op_init(keys, args)
   return done(false)
 end
 
--- Live configuration: an agent added or changed. The caller sends the buckets in use
--- that the new profile admits; definitions of buckets not in use yet are dropped so
--- the next ingest sends them computed from the new topology.
+-- Live configuration: rewrite one agent's entry in every bucket definition (`admitted`:
+-- bucket key -> proficiency score, or nil when the agent may not serve it), so buckets
+-- created later (escalations, overflow) admit by the new profile too.
+local function rewrite_definitions(aid, admitted)
+  local defs = redis.call('HGETALL', P .. 'bdef')
+  for i = 1, #defs, 2 do
+    local out = {}
+    for _, pair in ipairs(cjson.decode(defs[i + 1])) do
+      if pair[1] ~= aid then out[#out + 1] = pair end
+    end
+    local prof = admitted[defs[i]]
+    if prof ~= nil then out[#out + 1] = {aid, tonumber(prof)} end
+    local encoded = '[]'
+    if #out > 0 then encoded = cjson.encode(out) end
+    redis.call('HSET', P .. 'bdef', defs[i], encoded)
+  end
+end
+
+-- An agent added or changed. The caller sends every defined bucket the new profile
+-- admits: (key, channel, proficiency score) triples.
 local function op_upsert_agent(keys, args)
   setup(keys, args)
   local aid, blk = args[BASE + 1], args[BASE + 2]
@@ -921,18 +938,22 @@ local function op_upsert_agent(keys, args)
   for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. aid .. ':' .. ch) end
   local i = BASE + 3 + #CHANNELS
   local n = tonumber(args[i])
+  local admitted = {}
   for j = 0, n - 1 do
     local bkey, ch, prof = args[i + 1 + 3 * j], args[i + 2 + 3 * j], args[i + 3 + 3 * j]
-    redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
-    redis.call('HSET', P .. 'bp:' .. bkey, aid, prof)
+    admitted[bkey] = prof
+    if redis.call('HEXISTS', P .. 'bmade', bkey) == 1 then
+      redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
+      redis.call('HSET', P .. 'bp:' .. bkey, aid, prof)
+    end
   end
+  rewrite_definitions(aid, admitted)
   local blocking = 0
   local held = redis.call('HGETALL', P .. 'ah:' .. aid)
   for k = 2, #held, 2 do
     if is_blocking(a, held[k]) then blocking = blocking + 1 end
   end
   set(a, 'bh', I(blocking))
-  redis.call('DEL', P .. 'bdef')
   reindex(a, nil)
   if a.pres == 'available' then match_agent(a) end
   return done(agent_view(a))
@@ -947,8 +968,9 @@ local function op_remove_agent(keys, args)
   end
   for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. a.id)) do unindex_agent(a, bkey) end
   for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
+  rewrite_definitions(a.id, {})
   redis.call('SREM', P .. 'agents', a.id)
-  redis.call('DEL', P .. 'a:' .. a.id, P .. 'ah:' .. a.id, P .. 'ax:' .. a.id, P .. 'bdef')
+  redis.call('DEL', P .. 'a:' .. a.id, P .. 'ah:' .. a.id, P .. 'ax:' .. a.id)
   a._gone = true
   return done(false)
 end

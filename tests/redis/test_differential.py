@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from agents.model import Presence
+from agents.model import Presence, Queue, Team
 from router.clock import VirtualClock
 from router.engine import EngineSettings
 from router.events import Event
@@ -170,6 +170,28 @@ class Differential(RuleBasedStateMachine):
         target = data.draw(st.sampled_from([*self.ingested, "missing"]))
         self.both(lambda s: s.accept(agent_id, target))
 
+    @rule(agent_id=st.sampled_from(list(core.AGENTS)), spanish=st.integers(0, 5),
+          chat=st.integers(0, 3), voice=st.integers(0, 1), blocking=st.booleans(),
+          only_general=st.booleans(), remove=st.booleans())
+    def reconfigure(self, agent_id: str, spanish: int, chat: int, voice: int,
+                    blocking: bool, only_general: bool, remove: bool) -> None:
+        """A supervisor edits an agent live (skills, capacity, queues) or removes it."""
+        base = core.AGENTS[agent_id]
+        skills = {k: v for k, v in base.skills.items() if k != "spanish"}
+        if spanish:
+            skills["spanish"] = spanish
+        capacity = {**base.capacity, Channel.CHAT: chat, Channel.VOICE: voice}
+        profile = replace(
+            base, skills=skills, capacity=capacity,
+            blocking=frozenset({Channel.VOICE}) if blocking else frozenset(),
+            queues=("general",) if only_general and "csr" in base.teams else (),
+        )
+        if remove:  # refused unless offline and holding nothing; then back as configured
+            self.both(lambda s: s.remove_agent(agent_id))
+            if agent_id in self.memory.engine.topology.agents:
+                return  # refused (AgentBusy), in both stores alike
+        self.both(lambda s: s.upsert_agent(profile))
+
     @rule(seconds=st.sampled_from([1, 1, 5, 11, 25, 90, 250]))
     def advance(self, seconds: int) -> None:
         self.clock.advance(seconds)
@@ -242,6 +264,17 @@ def test_every_transition_agrees(redis_url: str) -> None:
         m.both(lambda s: s.abandon(movable[-1], "hung up"))
         m.advance(250)  # max wait: overflow and expiry
         m.presence("ana", Presence.OFFLINE, auto_offer=True)
+        # live configuration: a team, a queue, a queue that may not move while in use
+        m.both(lambda s: s.upsert_team(Team("back_office")))
+        m.both(lambda s: s.upsert_queue(Queue("claims", "csr")))
+        m.arrive(Channel.EMAIL, "general", (), 0, escalate=False, preferred=None,
+                 retry=False, overflow=False)
+        m.both(lambda s: s.upsert_queue(Queue("general", "back_office")))  # refused
+        m.reconfigure("dee", spanish=4, chat=2, voice=1, blocking=True, only_general=True,
+                      remove=False)
+        m.reconfigure("cy", spanish=0, chat=3, voice=0, blocking=False, only_general=False,
+                      remove=True)
+        m.pull("dee", login=True)
         m.same_views()
         kinds = {e.kind.value for e in m.events["memory"]}
         assert kinds >= {"queued", "reserved", "assigned", "wrap_up", "completed", "rejected",
