@@ -608,7 +608,7 @@ class RoutingEngine:
         self._timer(expires, _Timer.OFFER_EXPIRY, item.id, item.offer_token)
         self._record(item, now, EventKind.RESERVED, state.id, "offer" if offer else "pull")
         self._emit(EventKind.RESERVED, item, now, Status.QUEUED, agent_id=state.id,
-                   reason="offer" if offer else "pull")
+                   reason="offer" if offer else "pull", detail={"expires_at": expires})
         return Reservation(item.id, state.id, item.channel, item.queue, now, expires)
 
     def _hold(self, state: AgentState, item: WorkItem) -> None:

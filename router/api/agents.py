@@ -52,7 +52,7 @@ async def _agent(runtime: Runtime, agent_id: str) -> AgentOut:
     if profile is None:
         return agent_out(view)
     return agent_out(view, profile.name, dict(profile.skills),
-                     runtime.topology.queues_of(profile))
+                     runtime.topology.queues_of(profile), profile.blocking)
 
 
 @router.get("/{agent_id}", response_model=AgentOut, responses=_ERRORS,

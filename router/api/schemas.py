@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from agents.model import Presence
+from agents.model import DEFAULT_BLOCKING, Presence
+from router.interaction import Channel
 from router.plan import RoutingPlan
 from router.runtime import FollowUp, IngestOutcome
 from router.work import AgentView, Reservation, WorkView
@@ -240,11 +241,14 @@ class AgentOut(BaseModel):
     held: dict[str, str]
     active: dict[str, int]
     capacity: dict[str, int]
+    #: channels whose active work blocks all other work (saved back unchanged by editors)
+    blocking: list[str] = Field(default_factory=lambda: ["voice"])
     missed_offers: int
 
 
 def agent_out(view: AgentView, name: str = "", skills: dict[str, int] | None = None,
-              queues: tuple[str, ...] = ()) -> AgentOut:
+              queues: tuple[str, ...] = (),
+              blocking: frozenset[Channel] | None = None) -> AgentOut:
     return AgentOut(
         id=view.id, name=name, teams=list(view.teams), presence=view.presence,
         reason=view.reason, auto_offer=view.auto_offer, skills=dict(skills or {}),
@@ -252,6 +256,7 @@ def agent_out(view: AgentView, name: str = "", skills: dict[str, int] | None = N
         held={k: v.value for k, v in view.held.items()},
         active={k.value: v for k, v in view.active.items()},
         capacity={k.value: v for k, v in view.capacity.items()},
+        blocking=sorted(c.value for c in (DEFAULT_BLOCKING if blocking is None else blocking)),
         missed_offers=view.missed_offers,
     )
 

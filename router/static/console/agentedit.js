@@ -45,6 +45,7 @@ export function agentEditor(agent, teams, { api }, done, cancel) {
         teams: teamList.value.split(',').map((t) => t.trim()).filter(Boolean),
         skills: parseMap(skills.value, 'skills'),
         capacity: parseMap(capacity.value, 'capacity'),
+        blocking: agent.blocking,  // not edited here: keep what the agent has
         queues: restriction(agent, teams),
       };
       const out = await api.put(`/agents/${encodeURIComponent(agent.id)}`, body);
