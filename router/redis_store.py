@@ -518,13 +518,13 @@ class RedisStore:
         # is down, and the loop retries on its next turn.
         try:
             fired = int(await self._fcall("tick", [], self.clock()))
+            # The service's timer loop runs at least once a second: refresh the snapshot
+            # the synchronous Prometheus collector reads (`cached_snapshot`) at that pace.
+            if time.monotonic() - self._snapshot_taken >= SNAPSHOT_EVERY:
+                await self.snapshot()
         except StoreUnavailable as exc:
             log.warning("timers not run: %s", exc)
             return 0
-        # The service's timer loop runs at least once a second: refresh the snapshot the
-        # synchronous Prometheus collector reads (`cached_snapshot`) at that pace.
-        if time.monotonic() - self._snapshot_taken >= SNAPSHOT_EVERY:
-            await self.snapshot()
         return fired
 
     async def next_timer_at(self) -> float | None:

@@ -448,7 +448,10 @@ reserve = function(it, a, offer)
   timer(expires, TIMER_OFFER, it.id, num(it, 'tok'))
   local why = offer and 'offer' or 'pull'
   record(it, 'reserved', a.id, why)
-  emit('reserved', it, 'queued', a.id, why)
+  -- by hand, not cjson: cjson writes 14 significant digits, a timestamp needs 17
+  local at = F(expires)
+  if not string.find(at, '[%.eEn]') then at = at .. '.0' end
+  emit('reserved', it, 'queued', a.id, why, '{"expires_at":' .. at .. '}')
   return {it.id, a.id, it.ch, it.q, NOWS, F(expires)}
 end
 
