@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from router.api import (
     agents,
+    customers,
     ingest,
     interactions,
     ops,
@@ -25,6 +26,7 @@ from router.api import (
     rules,
     supervisor,
     topology,
+    whatif,
 )
 from router.api.limits import BodyLimit
 from router.runtime import Runtime
@@ -44,7 +46,8 @@ TAGS = [
     {"name": "interactions", "description": "Look up, end or move one interaction."},
     {"name": "agents", "description": "Agent desktop protocol: presence, pull, push, handle."},
     {"name": "supervisors", "description": "Topology, SLA policies, live stats, event stream."},
-    {"name": "rules", "description": "Validate, dry-run, publish (If-Match), diff, roll back."},
+    {"name": "rules", "description": "Validate, dry-run, what-if, publish (If-Match), diff,"
+     " roll back."},
     {"name": "operations", "description": "Metrics, liveness, readiness."},
 ]
 
@@ -65,7 +68,8 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
                   openapi_tags=TAGS, lifespan=lifespan)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (ingest, interactions, agents, supervisor, topology, rules, ops):
+    for module in (ingest, interactions, customers, agents, supervisor, topology, rules,
+                   whatif, ops):
         app.include_router(module.router)
     pages.install(app)  # /console, /desktop and their static files
     _document_problems(app)

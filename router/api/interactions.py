@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
+from router.api.customers import may_see_customer
 from router.api.deps import InteractionReader, RuntimeDep, Supervisor
 from router.api.problems import problem_responses
 from router.api.schemas import InteractionOut, ReasonIn, TransferIn, interaction_out
@@ -18,10 +19,13 @@ _CHANGE_ERRORS = problem_responses(401, 403, 404, 409, 422)
 @router.get("/{interaction_id}", response_model=InteractionOut,
             responses=problem_responses(401, 403, 404),
             summary="State, plan, matched rule and version, history, and rule explanation")
-async def get_interaction(runtime: RuntimeDep, _: InteractionReader,
+async def get_interaction(runtime: RuntimeDep, who: InteractionReader,
                           interaction_id: str = InteractionId) -> InteractionOut:
     view = await runtime.store.get(interaction_id)
-    return interaction_out(view, runtime.follow_ups.get(interaction_id), runtime.explain(view))
+    customer = (runtime.profile(view.interaction.customer_id)
+                if may_see_customer(who, view) else None)
+    return interaction_out(view, runtime.follow_ups.get(interaction_id), runtime.explain(view),
+                           customer)
 
 
 @router.post("/{interaction_id}/abandon", response_model=InteractionOut,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.api.deps import Reader, RuntimeDep, Supervisor
 from router.api.problems import problem_json, problem_responses
-from router.api.schemas import InteractionIn, explain_json
+from router.api.schemas import InteractionIn, customer_out, explain_json
 from router.interaction import Channel
 from router.runtime import NormalizedInput, normalized_inbound
 from rules import (
@@ -141,6 +142,17 @@ async def validate(request: Request, runtime: RuntimeDep, _: Reader) -> dict[str
             "warnings": [problem_json(p) for p in report.warnings]}
 
 
+class CustomerOverrides(BaseModel):
+    """Try a classification as if the customer's profile said this (nothing is stored)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tier: Literal["standard", "gold", "platinum"] | None = None
+    lifetime_value: float | None = Field(default=None, ge=0, le=1e12)
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+    segment: str | None = Field(default=None, min_length=1, max_length=64)
+
+
 class DryRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "interaction": {"channel": "social", "idempotency_key": "t-1", "public": True,
@@ -151,6 +163,9 @@ class DryRunIn(BaseModel):
     version: int | None = Field(default=None, ge=1, description="A stored version")
     draft: bool = Field(default=False, description="Use the saved draft")
     ruleset: dict[str, Any] | None = Field(default=None, description="An ad-hoc ruleset")
+    customer: CustomerOverrides | None = Field(
+        default=None, description="Override the customer profile's tier, value, language or"
+        " segment for this dry-run")
 
 
 @router.post("/dry-run", responses=problem_responses(401, 403, 404, 422),
@@ -165,9 +180,14 @@ async def dry_run(body: DryRunIn, runtime: RuntimeDep, _: Reader) -> dict[str, A
     ruleset: RulesetSpec | None = None
     if body.ruleset is not None:
         ruleset = spec_from_data(body.ruleset, "<request ruleset>")
-    result = runtime.rules.dry_run(item.interaction, runtime.profile(customer), now,
+    profile = runtime.profile(customer)
+    overrides = body.customer.model_dump(exclude_none=True) if body.customer else {}
+    if overrides:
+        profile = replace(profile, **overrides)
+    result = runtime.rules.dry_run(item.interaction, profile, now,
                                    version=body.version, draft=body.draft, ruleset=ruleset)
-    return {"customer_id": customer, **explain_json(result)}
+    return {"customer_id": customer, "customer": customer_out(profile).model_dump(),
+            "customer_overrides": overrides, **explain_json(result)}
 
 
 @router.post("/publish", status_code=201,
@@ -183,6 +203,7 @@ async def publish(
     loaded = await read_ruleset(request)
     result = runtime.rules.publish(loaded.spec, base_version=base, author=who.name,
                                    comment=comment, source=loaded.source)
+    await runtime.announce_rules(result.version.number)
     response.headers["ETag"] = etag(result.version.number)
     return {**version_json(result.version),
             "warnings": [problem_json(p) for p in result.warnings]}
@@ -230,6 +251,7 @@ async def roll_back(body: RollbackIn, runtime: RuntimeDep, who: Supervisor, resp
     base = base_version(if_match)
     result = runtime.rules.rollback(body.to_version, base_version=base, author=who.name,
                                     comment=body.comment)
+    await runtime.announce_rules(result.version.number)
     response.headers["ETag"] = etag(result.version.number)
     return {**version_json(result.version),
             "warnings": [problem_json(p) for p in result.warnings]}

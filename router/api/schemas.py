@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agents.model import DEFAULT_BLOCKING, Presence
+from router.customer import CustomerProfile
 from router.interaction import Channel
 from router.plan import RoutingPlan
 from router.runtime import FollowUp, IngestOutcome
@@ -153,6 +154,41 @@ def plan_json(plan: RoutingPlan) -> dict[str, Any]:
     }
 
 
+class CustomerOut(BaseModel):
+    """A customer profile as routing sees it; `known: false` is the unknown-customer
+    default (an id nobody has a profile for is not an error)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "c-ana-lopez", "name": "Ana López", "tier": "gold", "lifetime_value": 12500.0,
+        "language": "es", "segment": "consumer", "account_owner": "alice",
+        "last_agent": None, "open_interactions": 0, "open_channels": [], "known": True,
+        "tags": [],
+    }]})
+
+    id: str
+    name: str
+    tier: str
+    lifetime_value: float
+    language: str
+    segment: str
+    account_owner: str | None
+    last_agent: str | None
+    open_interactions: int
+    open_channels: list[str]
+    known: bool
+    tags: list[str]
+
+
+def customer_out(profile: CustomerProfile) -> CustomerOut:
+    return CustomerOut(
+        id=profile.id, name=profile.name, tier=profile.tier,
+        lifetime_value=profile.lifetime_value, language=profile.language,
+        segment=profile.segment, account_owner=profile.account_owner,
+        last_agent=profile.last_agent, open_interactions=profile.open_interactions,
+        open_channels=list(profile.open_channels), known=profile.known, tags=list(profile.tags),
+    )
+
+
 class InteractionOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "email-7beef340182a52439d8d9d714e7f75de", "channel": "email", "status": "queued",
@@ -181,10 +217,14 @@ class InteractionOut(BaseModel):
     history: list[dict[str, Any]]
     follow_ups: list[dict[str, Any]] = Field(default_factory=list)
     explain: dict[str, Any] | None = None
+    customer: CustomerOut | None = Field(
+        default=None, description="The customer's profile (supervisors, viewers and the "
+        "agent the interaction is with; otherwise null; also `GET /customers/{id}`)")
 
 
 def interaction_out(
     view: WorkView, follow_ups: list[FollowUp] | None = None, dry_run: DryRun | None = None,
+    customer: CustomerProfile | None = None,
 ) -> InteractionOut:
     facts = view.interaction
     return InteractionOut(
@@ -205,6 +245,7 @@ def interaction_out(
             for f in follow_ups or ()
         ],
         explain=explain_json(dry_run) if dry_run is not None else None,
+        customer=customer_out(customer) if customer is not None else None,
     )
 
 

@@ -155,6 +155,15 @@ def test_viewer_sees_rules_but_cannot_publish(
     expect(page.get_by_role("button", name="Save SLA policies")).to_be_disabled()
     page.get_by_role("tab", name="What-if").click()
     expect(page.locator("#whatif-body")).not_to_contain_text("Looking for")
+    # A viewer may run the what-if (nothing changes): the editor's text, one hour.
+    page.get_by_label("Hours").fill("1")
+    page.get_by_role("button", name="Compare").click()
+    row = page.locator('#whatif-result tr[data-team="csr"][data-channel="chat"]')
+    expect(row.locator("td.published")).to_contain_text("%")
+    expect(row.locator("td.draft")).to_contain_text("%")
+    expect(row.locator("td.delta")).to_have_text("±0 pts")  # editor text = published
+    expect(page.locator("#whatif-result thead")).to_contain_text("published v1")
+    page.screenshot(path=shots / "viewer-whatif.png", full_page=True)
     assert page_errors == []
 
 

@@ -44,10 +44,16 @@ def test_agent_takes_a_pushed_chat_to_completion_and_the_board_follows(
     desk.get_by_role("button", name="Set presence").click()
     expect(desk.locator("#presence-badge")).to_have_attribute("data-presence", "available")
 
-    iid = ingest(server, "browser-push-1", summary="My parcel never arrived")
+    iid = ingest(server, "browser-push-1", summary="My parcel never arrived",
+                 customer_id="c-chloe-martin")
     offer = desk.locator(f'article[data-id="{iid}"]')
     expect(offer).to_have_attribute("data-status", "reserved")
     expect(offer).to_contain_text("My parcel never arrived")
+    # The customer's profile is on the card.
+    profile = offer.locator("section.customer")
+    expect(profile).to_have_attribute("data-tier", "standard")
+    expect(profile.locator('dd[data-field="name"]')).to_have_text("Chloé Martin")
+    expect(profile.locator('dd[data-field="segment"]')).to_have_text("consumer")
     expect(offer.locator(".countdown")).to_contain_text("s to answer")
     desk.screenshot(path=shots / "desktop-offer.png", full_page=True)
 

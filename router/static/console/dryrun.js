@@ -40,6 +40,12 @@ export function dryRunPanel({ api, canEdit }, editorText) {
   const reach = h('input', { name: 'reach', type: 'number', min: 0, step: 1, size: 7 });
   const isPublic = h('input', { name: 'public', type: 'checkbox' });
   const text = h('textarea', { name: 'summary', rows: 2, cols: 50 });
+  // Profile overrides: classify as if the directory said this (nothing is stored).
+  const tier = h('select', { name: 'override_tier' }, h('option', { value: '' }, 'from profile'),
+    ['standard', 'gold', 'platinum'].map((t) => h('option', { value: t }, t)));
+  const value = h('input', { name: 'override_value', type: 'number', min: 0, step: 100, size: 8,
+    placeholder: 'profile' });
+  const speaks = h('input', { name: 'override_language', size: 4, placeholder: 'profile' });
   const source = h('select', { name: 'source' },
     h('option', { value: 'draft', disabled: !canEdit }, 'editor text (saved as draft)'),
     h('option', { value: 'published', selected: !canEdit }, 'published version'));
@@ -56,6 +62,11 @@ export function dryRunPanel({ api, canEdit }, editorText) {
     if (sentiment.value !== '') interaction.sentiment = Number(sentiment.value);
     if (reach.value !== '') interaction.reach = Number(reach.value);
     const body = { interaction };
+    const overrides = {};
+    if (tier.value) overrides.tier = tier.value;
+    if (value.value !== '') overrides.lifetime_value = Number(value.value);
+    if (speaks.value.trim()) overrides.language = speaks.value.trim();
+    if (Object.keys(overrides).length) body.customer = overrides;
     try {
       if (source.value === 'draft') {
         await api.call('PUT', '/rules/draft', { yaml: editorText() });
@@ -72,7 +83,10 @@ export function dryRunPanel({ api, canEdit }, editorText) {
       h('th', { scope: 'row' }, t.rule), h('td', {}, t.outcome), h('td', {}, t.detail)));
     replace(result,
       h('p', { class: 'notice ok', id: 'dryrun-match' }, 'Matched rule ', h('strong', {}, out.rule),
-        ` (version ${out.version ?? 'draft'}; customer ${out.customer_id}).`),
+        ` (version ${out.version ?? 'draft'}; customer ${out.customer_id}`,
+        out.customer ? `: ${out.customer.tier}, value ${out.customer.lifetime_value},`
+          + ` speaks ${out.customer.language}` : '',
+        Object.keys(out.customer_overrides || {}).length ? ' — overridden' : '', ').'),
       out.errors.length ? h('ul', { class: 'error-text' },
         out.errors.map((e) => h('li', {}, `${e.rule}: ${e.message}`))) : null,
       planTable(out.plan),
@@ -82,11 +96,13 @@ export function dryRunPanel({ api, canEdit }, editorText) {
   return h('form', { class: 'panel', id: 'dryrun-form', onsubmit: run, 'aria-labelledby': 'dryrun-title' },
     h('h2', { id: 'dryrun-title' }, 'Dry-run'),
     h('p', { class: 'muted' }, 'Customer tier, value and language come from the customer ' +
-      'profile: give a customer id or an address the directory knows.'),
+      'profile: give a customer id or an address the directory knows, or override them below.'),
     h('div', { class: 'row' }, field('Channel', channel), field('Customer id', customer),
       field('Address', address), field('Language', language), field('Intent', intent),
       field('Sentiment (−1…1)', sentiment), field('Reach', reach),
       h('label', { class: 'inline' }, isPublic, 'Public post')),
+    h('fieldset', { class: 'row' }, h('legend', {}, 'Customer profile overrides'),
+      field('Tier', tier), field('Lifetime value', value), field('Speaks', speaks)),
     h('div', { class: 'row' }, field('Customer message', text), field('Classify with', source),
       h('button', { type: 'submit' }, 'Dry-run')),
     result);

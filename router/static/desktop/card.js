@@ -1,6 +1,6 @@
 // One interaction on the desktop: an offer (accept / reject, countdown to the offer
 // timeout) or work in hand (wrap up, complete with a disposition), with the details
-// the API gives: channel, customer, text, the rule that routed it, the thread on other
+// the API gives: channel, customer (and its profile), text, the rule that routed it, the thread on other
 // channels (follow-ups) and its history.
 
 import { h } from '/static/common/dom.js';
@@ -20,6 +20,27 @@ function details(view) {
     ['Waited', secs(Math.max(0, serverNow() - view.enqueued_at))],
   ];
   return h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+const MONEY = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+
+// The customer profile the API embeds for the agent holding the interaction.
+function customer(view) {
+  const c = view.customer;
+  if (!c) return null;
+  const others = c.open_channels.filter((ch) => ch !== view.channel);
+  const rows = [
+    ['Name', c.name || c.id], ['Tier', c.tier], ['Lifetime value', MONEY.format(c.lifetime_value)],
+    ['Language', c.language], ['Segment', c.segment], ['Account owner', c.account_owner || '—'],
+    ['Last agent', c.last_agent || '—'],
+    ['Open elsewhere', others.length ? `${c.open_interactions} (${others.join(', ')})` : 'none'],
+  ];
+  return h('section', { class: 'customer', 'aria-label': 'Customer profile',
+    'data-tier': c.tier, 'data-known': String(c.known) },
+  h('h4', {}, 'Customer', ' ', h('span', { class: `badge tier tier-${c.tier}` }, c.tier),
+    c.known ? null : h('span', { class: 'muted' }, ' not in the directory')),
+  h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', {}, k),
+    h('dd', { 'data-field': k.toLowerCase().replaceAll(' ', '-') }, v)])));
 }
 
 function thread(view) {
@@ -67,7 +88,7 @@ export function renderCard(item, act) {
     'data-status': view.status, 'aria-labelledby': `title-${view.id}` },
     h('h3', { id: `title-${view.id}` }, title, ' ', h('span', { class: 'muted' }, view.id)),
     view.summary ? h('blockquote', { class: 'message' }, view.summary) : null,
-    details(view), thread(view), history(view),
+    details(view), customer(view), thread(view), history(view),
     offered ? offerActions(item, act) : workActions(item, act),
     h('p', { class: 'error-text card-error', role: 'alert' }));
 }

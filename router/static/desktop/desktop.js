@@ -90,6 +90,8 @@ class Desk {
         $('#next-status').textContent = `Reserved ${interaction.channel} ${interaction.id}.`;
         say(`New ${interaction.channel} interaction reserved for you.`);
         this.render();
+        // `next` answers the bare interaction: re-read it for the customer profile.
+        this.track(interaction.id, reservation.expires_at).catch(() => {});
       }
     } catch (err) {
       $('#next-status').textContent = err.name === 'AbortError' ? 'Stopped waiting.' : describe(err);
