@@ -204,46 +204,33 @@ def _takes_args(function: Any) -> bool:
 _PASS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-@bench_app.command("core", context_settings=_PASS)
-def bench_core(ctx: typer.Context) -> None:
-    """Routing core throughput/latency.  Example: omniroute bench core --help"""
-    _bench("core", list(ctx.args))
+#: scenario -> help line; each becomes `omniroute bench <scenario> [its own options]`.
+_BENCH_SCENARIOS = {
+    "core": "Routing core throughput/latency.  Example: omniroute bench core --quick",
+    "adapters": "Channel adapter parsing speed.  Example: omniroute bench adapters",
+    "rules": "Rule classification speed.  Example: omniroute bench rules",
+    "scaling": "Decision cost vs queued (1k→1M) and agents (100→50k)."
+               "  Example: omniroute bench scaling",
+    "redis": "The Redis store with 1/2/4 worker processes, raw ceiling, list baseline."
+             "  Example: omniroute bench redis --quick",
+    "http": "End-to-end ingest through a real uvicorn server.  Example: omniroute bench http",
+    "baseline": "arq, saq and Redis lists vs omniroute (own venv)."
+                "  Example: omniroute bench baseline",
+    "all": "Every scenario in one run (ratios are honest).  Example: omniroute bench all --quick",
+}
 
 
-@bench_app.command("adapters", context_settings=_PASS)
-def bench_adapters(ctx: typer.Context) -> None:
-    """Channel adapter parsing speed.  Example: omniroute bench adapters"""
-    _bench("adapters", list(ctx.args))
+def _register_bench(name: str, help_line: str) -> None:
+    def command(ctx: typer.Context) -> None:
+        _bench(name, list(ctx.args))
+
+    command.__doc__ = help_line
+    command.__name__ = f"bench_{name}"
+    bench_app.command(name, context_settings=_PASS)(command)
 
 
-@bench_app.command("rules", context_settings=_PASS)
-def bench_rules(ctx: typer.Context) -> None:
-    """Rule classification speed.  Example: omniroute bench rules"""
-    _bench("rules", list(ctx.args))
-
-
-@bench_app.command("scaling", context_settings=_PASS)
-def bench_scaling(ctx: typer.Context) -> None:
-    """Decision cost vs queued (1k→1M) and agents (100→50k).  Example: omniroute bench scaling"""
-    _bench("scaling", list(ctx.args))
-
-
-@bench_app.command("http", context_settings=_PASS)
-def bench_http(ctx: typer.Context) -> None:
-    """End-to-end ingest through a real uvicorn server.  Example: omniroute bench http"""
-    _bench("http", list(ctx.args))
-
-
-@bench_app.command("baseline", context_settings=_PASS)
-def bench_baseline(ctx: typer.Context) -> None:
-    """arq, saq and Redis lists vs omniroute (own venv).  Example: omniroute bench baseline"""
-    _bench("baseline", list(ctx.args))
-
-
-@bench_app.command("all", context_settings=_PASS)
-def bench_all(ctx: typer.Context) -> None:
-    """Every scenario in one run (ratios are honest).  Example: omniroute bench all --quick"""
-    _bench("all", list(ctx.args))
+for _name, _help in _BENCH_SCENARIOS.items():
+    _register_bench(_name, _help)
 
 
 # ---------------------------------------------------------------------- simulate
