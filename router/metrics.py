@@ -47,11 +47,17 @@ per-worker targets also let operators see a stuck or unbalanced worker.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
@@ -122,6 +128,74 @@ def with_thresholds(base: Iterable[float], thresholds: Iterable[float]) -> tuple
     return tuple(sorted({float(b) for b in base} | {float(t) for t in thresholds}))
 
 
+#: labels (team, queue, channel) -> bucket cells, +Inf cell, running sum
+_Series = dict[tuple[str, str, str], list[float]]
+
+
+class EventMetrics(Collector):
+    """Event counters and histograms kept in plain dicts, exposed at scrape time.
+
+    One event costs a dict update (and a bisect for a histogram) instead of a
+    prometheus-client child's label validation and lock: the recorder sits on the
+    routing hot path, where those dominated its cost. Every call happens on the event
+    loop's thread; a scrape reads a consistent enough copy (a counter read mid-update is
+    at worst one event behind).
+    """
+
+    def __init__(self, wait_buckets: Sequence[float], handle_buckets: Sequence[float]) -> None:
+        self.counts: dict[tuple[str, str, str, str], int] = {}
+        self.histograms: dict[str, tuple[tuple[float, ...], _Series]] = {
+            "wait": (tuple(wait_buckets), {}),
+            "handle": (tuple(handle_buckets), {}),
+        }
+
+    def count(self, metric: str, team: str, queue: str, channel: str) -> None:
+        key = (metric, team, queue, channel)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+
+    def observe(self, metric: str, labels: tuple[str, str, str], value: float) -> None:
+        bounds, series = self.histograms[metric]
+        cells = series.get(labels)
+        if cells is None:
+            # one cell per finite bound, then +Inf, then the running sum
+            cells = series[labels] = [0.0] * (len(bounds) + 2)
+        cells[bisect_left(bounds, value)] += 1
+        cells[-1] += value
+
+    def collect(self) -> Iterator[Metric]:
+        by_metric: dict[str, list[tuple[tuple[str, str, str], int]]] = {}
+        for (metric, team, queue, channel), value in list(self.counts.items()):
+            by_metric.setdefault(metric, []).append(((team, queue, channel), value))
+        for key, name, doc in _COUNTERS:
+            counter = CounterMetricFamily(f"{PREFIX}_{name}", doc, labels=QUEUE_LABELS)
+            for labels, value in by_metric.get(key, ()):
+                counter.add_metric(labels, value)
+            yield counter
+        for metric, (name, doc) in _HISTOGRAMS.items():
+            bounds, series = self.histograms[metric]
+            edges = [_edge(bound) for bound in bounds] + ["+Inf"]
+            histogram = HistogramMetricFamily(f"{PREFIX}_{name}", doc, labels=QUEUE_LABELS)
+            for labels, cells in list(series.items()):
+                cumulative, running = [], 0.0
+                for edge, cell in zip(edges, cells[:-1], strict=True):
+                    running += cell
+                    cumulative.append((edge, running))
+                histogram.add_metric(labels, cumulative, sum_value=cells[-1])
+            yield histogram
+
+
+def _edge(bound: float) -> str:
+    """Bucket edge as prometheus-client writes it (`20.0`, `0.5`), so PromQL matches."""
+    return repr(float(bound))
+
+
+_HISTOGRAMS: dict[str, tuple[str, str]] = {
+    "wait": ("wait_seconds", "Wait from enqueue to acceptance by an agent."),
+    "handle": ("handle_seconds", "Handle time from acceptance to completion, wrap-up included."),
+}
+
+
 class MetricsRecorder:
     """Event subscriber owning every event-driven metric of one registry.
 
@@ -150,32 +224,17 @@ class MetricsRecorder:
         if snapshot is not None or sla_targets:
             self.collector = SnapshotCollector(snapshot, self, sla_targets)
             self.registry.register(self.collector)
-        self._counters = {
-            key: Counter(f"{PREFIX}_{name}", doc, QUEUE_LABELS, registry=self.registry)
-            for key, name, doc in _COUNTERS
-        }
-        self.wait = Histogram(
-            f"{PREFIX}_wait_seconds",
-            "Wait from enqueue to acceptance by an agent.",
-            QUEUE_LABELS,
-            buckets=with_thresholds(WAIT_BUCKETS, self.thresholds),
-            registry=self.registry,
+        self.events = EventMetrics(
+            with_thresholds(WAIT_BUCKETS, self.thresholds),
+            with_thresholds(HANDLE_BUCKETS, self.thresholds),
         )
-        self.handle = Histogram(
-            f"{PREFIX}_handle_seconds",
-            "Handle time from acceptance to completion, wrap-up included.",
-            QUEUE_LABELS,
-            buckets=with_thresholds(HANDLE_BUCKETS, self.thresholds),
-            registry=self.registry,
-        )
+        self.registry.register(self.events)
         self.decision = Histogram(
             f"{PREFIX}_routing_decision_seconds",
             "Time to take one routing decision (pick and reserve).",
             buckets=DECISION_BUCKETS,
             registry=self.registry,
         )
-        self._histograms: dict[str, Histogram] = {"wait": self.wait, "handle": self.handle}
-        self._children: dict[tuple[str, str, str, Channel], Any] = {}
         self.rules = Counter(
             f"{PREFIX}_rule_evaluations",
             "Classifications decided by each rule.",
@@ -194,37 +253,29 @@ class MetricsRecorder:
         if isinstance(event, AgentEvent):
             return  # presence is state: the snapshot collector reports it
         kind = event.kind
-        if kind == EventKind.QUEUED:
+        counted = _COUNTED_KINDS.get(kind)
+        if counted is not None:
+            self._count_transition(event, counted)
+        elif kind == EventKind.QUEUED:
             if event.previous is None:
-                self._child("received", event).inc()
+                self.events.count("received", event.team, event.queue, event.channel.value)
         elif kind == EventKind.COMPLETED:
             if event.handled is not None:
-                self._child("handle", event).observe(event.handled)
+                self.events.observe(
+                    "handle", (event.team, event.queue, event.channel.value), event.handled
+                )
         elif kind == EventKind.SLA_BREACHED:
-            self._child("breaches", event).inc()
+            self.events.count("breaches", event.team, event.queue, event.channel.value)
         elif kind == EventKind.SLA_AT_RISK:
-            self._child("at_risk", event).inc()
-        elif kind in _COUNTED_KINDS:
-            self._count_transition(event)
+            self.events.count("at_risk", event.team, event.queue, event.channel.value)
 
-    def _child(self, metric: str, event: InteractionEvent) -> Any:
-        """The labelled child for this event, cached: `labels()` validates and locks on
-        every call, which cost more than the increment itself on the hot path."""
-        key = (metric, event.team, event.queue, event.channel)
-        child = self._children.get(key)
-        if child is None:
-            parent = self._histograms.get(metric) or self._counters[metric]
-            child = self._children[key] = parent.labels(
-                event.team, event.queue, str(event.channel)
-            )
-        return child
-
-    def _count_transition(self, event: InteractionEvent) -> None:
-        self._child(_COUNTED_KINDS[event.kind], event).inc()
+    def _count_transition(self, event: InteractionEvent, counter: str) -> None:
+        team, queue, channel = event.team, event.queue, event.channel.value
+        self.events.count(counter, team, queue, channel)
         if event.kind == EventKind.ASSIGNED:
-            self._child("wait", event).observe(event.waited)
+            self.events.observe("wait", (team, queue, channel), event.waited)
         elif event.kind == EventKind.ABANDONED and event.waited <= self._short_abandon(event):
-            self._child("short_abandoned", event).inc()
+            self.events.count("short_abandoned", team, queue, channel)
 
     def _short_abandon(self, event: InteractionEvent) -> float:
         if callable(self.short_abandon):
