@@ -43,9 +43,10 @@ differential state machine):
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis and is
-announced on `or:{site}:config` (`watch_config`); the topology and the rules themselves
-are not yet persisted in Redis, so other workers must reload their configuration files
-when they hear the announcement (follow-up: keep both in Redis).
+announced on `or:{site}:config` (`watch_config`). The runtime announces each change
+with its content (JSON) and the other workers apply it (`adopt_topology`); published
+rule versions live in Redis (`router.redis_rules`). The topology itself is not
+persisted in Redis: a worker started later reads the configuration files.
 
 Cost: one call is one round trip; a pull-mode lifecycle (ingest, pull, accept,
 complete) is 4. Server time is dominated by moving values between Redis and Lua (an
@@ -611,6 +612,18 @@ class RedisStore:
         self._queues_of.pop(agent_id, None)
         self._defs_sent.clear()
         await self._announce(f"agent:{agent_id}")
+
+    def adopt_topology(self, topology: Topology) -> None:
+        """Take a topology another worker changed (and already wrote to Redis): update
+        this worker's view only; the next calls resend bucket definitions from it."""
+        self.topology = topology
+        self._queues_of = {aid: topology.queues_of(p) for aid, p in topology.agents.items()}
+        self._defs_sent.clear()
+
+    @property
+    def events_key(self) -> str:
+        """The site's event stream (every transition XADDs its events there)."""
+        return self.prefix + "events"
 
     async def _announce(self, what: str) -> None:
         await self.publish_config(f"topology:{what}")

@@ -15,16 +15,27 @@ the open interaction; HANGUP → abandon it if it still waits; AUTO_REPLY → re
 DUPLICATE → answer the first delivery's id. The indexes are only updated (`apply`)
 after the store accepted the decision, so a failed ingest can be retried by the
 provider and is not mistaken for a duplicate.
+
+On the Redis store several workers serve one site (`shared`). Published rule versions
+then live in Redis (`router.redis_rules`), and every rules publish/rollback, topology
+change and SLA policy set is announced on the store's config channel as JSON naming
+the announcing worker; each worker watches that channel from `start` and applies what
+others announced: the announced rules version (loaded from Redis, then swapped in),
+the changed team/queue/agent (its local topology view; Redis already holds the agent),
+the SLA policy set. The live event hub (SSE) is then fed from the site's Redis event
+stream (`StreamFeed`) instead of this worker's store events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +58,7 @@ from channels import (
 )
 from channels.addresses import normalize_email, voice_endpoint
 from channels.keys import interaction_id as make_interaction_id
-from router.api.stream import EventHub
+from router.api.stream import EventHub, StreamFeed
 from router.auth import TokenRegistry, demo_digests
 from router.clock import Clock, SystemClock
 from router.customer import CustomerProfile
@@ -78,6 +89,7 @@ from rules import (
     Problem,
     RuleEngine,
     RulesetInvalid,
+    VersionConflict,
     compile_ruleset,
     load_ruleset,
 )
@@ -195,8 +207,16 @@ class Runtime:
         self.hub = EventHub()
         self.service = RoutingService(self.store, self.clock,
                                       on_decision=self.metrics.observe_decision)
-        for subscriber in (self.tracker, self.metrics, self.hub, self._on_event):
+        #: Several workers share the store: announce changes, watch, read the event stream.
+        self.shared = settings.store_url.startswith(("redis://", "rediss://"))
+        self.worker_id = uuid.uuid4().hex[:12]
+        # Shared: the hub hears every worker's events from the Redis stream instead.
+        local = (self.tracker, self.metrics, self._on_event)
+        for subscriber in local if self.shared else (*local, self.hub):
             self.store.subscribe(subscriber)
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._feed: StreamFeed | None = None
         self.follow_ups: dict[str, list[FollowUp]] = {}
         self._ingest_lock = asyncio.Lock()
         self._change_lock = asyncio.Lock()
@@ -217,7 +237,10 @@ class Runtime:
         sla_file = config / "sla.yaml"
         policies = (SlaPolicies.load(sla_file, topology) if sla_file.exists()
                     else SlaPolicies.defaults())
-        rules = seed_rules(config / "rules.yaml", topology)
+        if settings.store_url.startswith(("redis://", "rediss://")):
+            rules = shared_rules(settings.store_url, config / "rules.yaml", topology)
+        else:
+            rules = seed_rules(config / "rules.yaml", topology)
         customers_file = config / "customers.yaml"
         directory = (InMemoryCustomerDirectory.from_yaml(customers_file)
                      if customers_file.exists() else InMemoryCustomerDirectory({}))
@@ -235,6 +258,8 @@ class Runtime:
         if demo:
             log.warning("demo tokens are configured (%s): replace %s before exposing "
                         "this server", ", ".join(demo), self.settings.tokens_path)
+        if self.shared:
+            await self._start_sharing()
         await self.service.start()
         self.started = True
 
@@ -242,8 +267,139 @@ class Runtime:
         if not self.started:
             return
         self.started = False
-        await self.service.stop()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
+        await self._stop_service()
         await self.store.close()
+        close = getattr(self.rules.repository, "close", None)
+        if close is not None:
+            close()
+
+    async def _stop_service(self) -> None:
+        # On 3.11 a cancellation can be swallowed inside the Redis client (its pool waits
+        # with `wait_for`), leaving the timer task looping: cancel it again until it ends.
+        timers = getattr(self.service, "_timer_task", None)
+        stopping = asyncio.create_task(self.service.stop())
+        while not stopping.done():
+            await asyncio.wait({stopping}, timeout=1.0)
+            if not stopping.done() and timers is not None:
+                log.warning("the timer task ignored a cancellation; cancelling it again")
+                timers.cancel()
+        stopping.result()
+
+    # ------------------------------------------------------------------ other workers
+    async def _start_sharing(self) -> None:
+        """Watch the config channel and feed the hub from the site's event stream. The
+        first subscription is made before `start` returns (no later announcement is
+        missed); if it or a later one fails, the watch loop subscribes again."""
+        store: Any = self.store
+        first: asyncio.Task[None] | None = None
+        try:
+            first = await store.watch_config(self._inbox.put_nowait)
+        except Exception as exc:
+            log.warning("config channel not watched yet: %s", exc)
+        self._tasks += [
+            asyncio.create_task(self._watch_loop(first), name="omniroute-config-loop"),
+            asyncio.create_task(self._apply_loop(), name="omniroute-config-apply"),
+        ]
+        self._feed = StreamFeed(store.client, store.events_key, self.hub,
+                                lambda: self.topology, store.settings.offer_timeout)
+        await self._feed.start()
+
+    async def _watch_loop(self, first: asyncio.Task[None] | None) -> None:
+        store: Any = self.store
+        task = first
+        while True:
+            try:
+                if task is None:
+                    task = await store.watch_config(self._inbox.put_nowait)
+                    # Announcements may have been missed meanwhile: catch up on rules.
+                    self._inbox.put_nowait(json.dumps({"kind": "rules"}))
+                await task
+            except asyncio.CancelledError:
+                if task is not None:
+                    task.cancel()
+                raise
+            except Exception as exc:
+                log.warning("config channel watch failed, subscribing again: %s", exc)
+            task = None
+            await asyncio.sleep(1.0)
+
+    async def _apply_loop(self) -> None:
+        while True:
+            message = await self._inbox.get()
+            try:
+                await self.apply_announcement(message)
+            except Exception:
+                log.exception("config announcement not applied: %.300s", message)
+
+    async def announce(self, kind: str, **payload: Any) -> None:
+        """Tell the other workers of a shared store about a change made here."""
+        if not self.shared:
+            return
+        message = json.dumps({"origin": self.worker_id, "kind": kind, **payload},
+                             separators=(",", ":"))
+        store: Any = self.store
+        await store.publish_config(message)
+
+    async def announce_rules(self, version: int) -> None:
+        await self.announce("rules", version=version)
+
+    async def announce_team(self, team_id: str) -> None:
+        await self.announce("team", team=asdict(self.topology.teams[team_id]))
+
+    async def announce_queue(self, queue_id: str) -> None:
+        await self.announce("queue", queue=asdict(self.topology.queues[queue_id]))
+
+    async def announce_agent(self, agent_id: str) -> None:
+        await self.announce("agent", agent=agent_data(self.topology.agents[agent_id]))
+
+    async def announce_agent_removed(self, agent_id: str) -> None:
+        await self.announce("agent_removed", id=agent_id)
+
+    async def announce_policies(self, data: Mapping[str, Any]) -> None:
+        """`data` is the mapping the policy set was built from (`SlaPolicies.from_mapping`)."""
+        await self.announce("sla", policies=dict(data))
+
+    async def apply_announcement(self, message: str) -> None:
+        """Apply a change another worker announced (this worker's own are skipped)."""
+        if not message.startswith("{"):
+            return  # the store's own `topology:<what>` notes: the JSON one follows
+        data = json.loads(message)
+        if data.get("origin") == self.worker_id:
+            return
+        kind = data.get("kind")
+        if kind == "rules":
+            await self._adopt_rules(data.get("version"))
+        elif kind == "sla":
+            self.set_policies(SlaPolicies.from_mapping(data["policies"], "<announcement>",
+                                                       self.topology))
+        else:
+            async with self._change_lock:
+                candidate = announced_topology(self.topology, kind, data)
+                if candidate is None:
+                    log.warning("unknown config announcement %r", kind)
+                    return
+                self._adopt(candidate)
+                adopt = getattr(self.store, "adopt_topology", None)
+                if adopt is not None:
+                    adopt(candidate)
+
+    async def _adopt_rules(self, number: int | None) -> None:
+        repository = self.rules.repository
+        if number is None:
+            version = await asyncio.to_thread(repository.current)
+            if version is None:
+                return
+        else:
+            version = await asyncio.to_thread(repository.get, int(number))
+        # RuleEngine has no public "install this stored version" yet (rules/engine.py).
+        self.rules._install(self.rules._compiled(version))
 
     # ------------------------------------------------------------------ ingest
     async def ingest(self, adapter_name: str, request: InboundRequest) -> list[IngestOutcome]:
@@ -430,14 +586,17 @@ class Runtime:
         Waiting work keeps the deadline it was ordered by. The service-level tracker's
         targets and short-abandon times, and the Prometheus histogram buckets and target
         gauges, are built at start: they follow the new set after a restart.
+        On a shared store the caller announces the set (`announce_policies`) and every
+        other worker applies it here too.
         """
         store = self.store
-        if not isinstance(store, MemoryStore):
-            # Other workers would keep the old deadlines: policies are not announced yet.
-            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes"
-                                " (other workers would keep the old policies); edit"
-                                " sla.yaml and restart the workers")
-        store.engine.deadlines = policies
+        if isinstance(store, MemoryStore):
+            store.engine.deadlines = policies
+        elif hasattr(store, "deadlines"):
+            store.deadlines = policies
+        else:
+            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes;"
+                                " edit sla.yaml and restart the workers")
         self.policies = policies
 
     def _check_candidate(self, candidate: Topology) -> tuple[Problem, ...]:
@@ -515,6 +674,56 @@ def seed_rules(path: Path, topology: Topology) -> RuleEngine:
     engine.publish(loaded.spec, base_version=None, author="config",
                    comment=f"seeded from {path.name}", source=loaded.source)
     return engine
+
+
+def shared_rules(url: str, path: Path, topology: Topology) -> RuleEngine:
+    """A rule engine over the site's versions in Redis; the rules file seeds version 1
+    only if nothing was published yet (the first worker to start wins the race)."""
+    from router.redis_rules import RedisRuleRepository
+
+    repository = RedisRuleRepository(url, topology.site)
+    if repository.count() == 0:
+        loaded = load_ruleset(path)
+        compile_ruleset(loaded.spec, topology, loaded.source)  # errors with positions
+        with contextlib.suppress(VersionConflict):
+            repository.publish(loaded.spec, base_version=None, author="config",
+                               comment=f"seeded from {path.name}")
+    return RuleEngine(repository, topology)
+
+
+def agent_data(profile: AgentProfile) -> dict[str, Any]:
+    return {"id": profile.id, "teams": list(profile.teams), "name": profile.name,
+            "skills": dict(profile.skills),
+            "capacity": {c.value: n for c, n in profile.capacity.items()},
+            "blocking": sorted(c.value for c in profile.blocking),
+            "queues": list(profile.queues)}
+
+
+def agent_from_data(data: Mapping[str, Any]) -> AgentProfile:
+    return AgentProfile(id=data["id"], teams=tuple(data["teams"]), name=data["name"],
+                        skills=dict(data["skills"]),
+                        capacity={Channel(c): int(n) for c, n in data["capacity"].items()},
+                        blocking=frozenset(Channel(c) for c in data["blocking"]),
+                        queues=tuple(data["queues"]))
+
+
+def announced_topology(
+    topology: Topology, kind: object, data: Mapping[str, Any]
+) -> Topology | None:
+    """The topology after an announced change (None for an unknown kind)."""
+    if kind == "team":
+        team = Team(**data["team"])
+        return replace(topology, teams={**topology.teams, team.id: team})
+    if kind == "queue":
+        queue = Queue(**data["queue"])
+        return replace(topology, queues={**topology.queues, queue.id: queue})
+    if kind == "agent":
+        profile = agent_from_data(data["agent"])
+        return replace(topology, agents={**topology.agents, profile.id: profile})
+    if kind == "agent_removed":
+        return replace(topology, agents={k: v for k, v in topology.agents.items()
+                                         if k != data["id"]})
+    return None
 
 
 def _known(ids: Mapping[str, object]) -> str:

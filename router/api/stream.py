@@ -4,17 +4,31 @@ The store publishes events synchronously from inside a routing transition; an
 `EventHub` subscriber only drops each event into bounded per-listener queues, so a
 slow browser can never slow routing down. A listener that falls behind loses its
 oldest events and is told how many it missed (`dropped`).
+
+With the Redis store several workers serve one site, so a desktop connected to one
+worker must see offers another worker made: there the hub is fed by one
+`StreamFeed` per worker, a task that `XREAD BLOCK`s the site's `events` stream (from
+its end at start, then from the last entry read) and fans each entry out to the local
+listeners, instead of by the local store's subscribers. The stream carries the
+event's kind, time, ids, queue, statuses, agent and reason; priority, wait and handle
+times are not in it (0 / None on these SSE records), and an offer's `expires_at` is
+reconstructed as `at + offer_timeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.events import AgentEvent, Event, InteractionEvent
+from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.interaction import Channel, Status
+from router.topology import Topology
+
+log = logging.getLogger("omniroute.stream")
 
 EventFilter = Callable[[Event], bool]
 
@@ -66,6 +80,92 @@ class EventHub:
                     yield await asyncio.wait_for(listener.queue.get(), timeout=heartbeat)
                 except TimeoutError:
                     yield None
+
+
+class StreamFeed:
+    """Feeds `hub` from a Redis stream of events (one shared reader task per worker).
+
+    `client` is a `redis.asyncio.Redis` with `decode_responses=True`; `topology` is
+    called for the current topology view (teams of queues and agents).
+    """
+
+    def __init__(
+        self, client: Any, key: str, hub: EventHub, topology: Callable[[], Topology],
+        offer_timeout: float, block_ms: int = 1000, retry_after: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.key = key
+        self.hub = hub
+        self.topology = topology
+        self.offer_timeout = offer_timeout
+        self.block_ms = block_ms
+        self.retry_after = retry_after
+        self.last_id = "$"
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Resolve `$` to the stream's last entry now, so nothing added after `start`
+        is missed, then read from there in the background."""
+        with contextlib.suppress(Exception):  # Redis down: the reader starts from `$`
+            last = await self.client.xrevrange(self.key, count=1)
+            self.last_id = str(last[0][0]) if last else "0-0"
+        self._task = asyncio.create_task(self._run(), name="omniroute-event-feed")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                reply = await self.client.xread({self.key: self.last_id}, count=500,
+                                                block=self.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an outage: try again, from where we were
+                log.warning("event stream read failed: %s", exc)
+                await asyncio.sleep(self.retry_after)
+                continue
+            for _key, entries in reply or ():
+                for entry_id, fields in entries:
+                    self.last_id = str(entry_id)
+                    try:
+                        event = event_from_stream(fields, self.topology(), self.offer_timeout)
+                    except Exception:
+                        log.warning("undecodable event %s: %r", entry_id, fields)
+                        continue
+                    if event is not None:
+                        self.hub(event)
+
+
+def event_from_stream(
+    fields: Mapping[str, str], topology: Topology, offer_timeout: float
+) -> Event | None:
+    """One entry of the Redis `events` stream as a domain event (None if not one)."""
+    kind = EventKind(fields["k"])
+    at = float(fields["at"])
+    reason = fields.get("reason") or None
+    if kind is EventKind.AGENT_PRESENCE:
+        agent_id = fields["agent"]
+        profile = topology.agents.get(agent_id)
+        return AgentEvent(kind=kind, at=at, agent_id=agent_id,
+                          teams=profile.teams if profile is not None else (),
+                          presence=fields["presence"], previous=fields.get("prev", ""),
+                          reason=reason)
+    queue = fields["q"]
+    known = topology.queues.get(queue)
+    previous = fields.get("prev")
+    detail: dict[str, Any] = {}
+    if kind is EventKind.RESERVED and reason == "offer":
+        detail["expires_at"] = at + offer_timeout
+    return InteractionEvent(
+        kind=kind, at=at, interaction_id=fields["id"], channel=Channel(fields["ch"]),
+        queue=queue, team=known.team if known is not None else "", status=Status(fields["st"]),
+        previous=Status(previous) if previous else None, agent_id=fields.get("agent") or None,
+        enqueued_at=at, reason=reason, detail=detail,
+    )
 
 
 def event_json(event: Event) -> dict[str, Any]:

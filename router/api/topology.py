@@ -5,11 +5,13 @@ removes an agent that is logged out and holds nothing. Every change is checked a
 the published ruleset first: one that would make it invalid (a queue moving away from
 the team a rule names, the last agent with a skill a rule requires) is refused with 409
 and the ruleset's findings; warnings (a skill now unstaffed at that level) are
-answered with the change. Changes live in memory: a restart reloads `config/`.
+answered with the change. Changes live in memory: a restart reloads `config/`. With
+the Redis store every change is announced to the site's other workers, which apply it.
 
 `PUT /sla/policies` replaces the whole policy set; interactions enqueued afterwards get
 its deadlines (waiting ones keep theirs). SLA targets on `/stats` and in Prometheus
-follow after a restart.
+follow after a restart. With the Redis store the set is announced and every worker
+applies it to the deadlines of what it enqueues.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def _team_out(topology: Topology, team_id: str) -> TeamOut:
 async def put_team(team_id: TeamId, body: TeamIn, runtime: RuntimeDep, _: Supervisor,
                    response: Response) -> TeamChange:
     change = await runtime.upsert_team(Team(team_id, body.name, body.social_care))
+    await runtime.announce_team(team_id)
     _created(response, change)
     return TeamChange(team=_team_out(runtime.topology, team_id), created=change.created,
                       rule_warnings=_findings(change.warnings))
@@ -85,6 +88,7 @@ async def put_team(team_id: TeamId, body: TeamIn, runtime: RuntimeDep, _: Superv
 async def put_queue(queue_id: QueueId, body: QueueIn, runtime: RuntimeDep, _: Supervisor,
                     response: Response) -> QueueChange:
     change = await runtime.upsert_queue(Queue(queue_id, body.team, body.name))
+    await runtime.announce_queue(queue_id)
     _created(response, change)
     return QueueChange(queue=QueueOut(id=queue_id, team=body.team, name=body.name),
                        created=change.created, rule_warnings=_findings(change.warnings))
@@ -106,6 +110,7 @@ def agent_profile(agent_id: str, body: AgentIn) -> AgentProfile:
 async def put_agent(agent_id: NewAgentId, body: AgentIn, runtime: RuntimeDep, _: Supervisor,
                     response: Response) -> AgentChange:
     change, _view = await runtime.upsert_agent(agent_profile(agent_id, body))
+    await runtime.announce_agent(agent_id)
     _created(response, change)
     return AgentChange(agent=await _agent(runtime, agent_id), created=change.created,
                        rule_warnings=_findings(change.warnings))
@@ -116,6 +121,7 @@ async def put_agent(agent_id: NewAgentId, body: AgentIn, runtime: RuntimeDep, _:
                summary="Remove an agent (409 while logged in or holding work)")
 async def delete_agent(agent_id: NewAgentId, runtime: RuntimeDep, _: Supervisor) -> Response:
     await runtime.remove_agent(agent_id)
+    await runtime.announce_agent_removed(agent_id)
     return Response(status_code=204)
 
 
@@ -187,4 +193,5 @@ async def put_sla_policies(
     # sla/policy.py stays the authority; anything it still refuses is a ConfigError (422).
     policies = SlaPolicies.from_mapping(data, "<request body>", runtime.topology)
     runtime.set_policies(policies)
+    await runtime.announce_policies(data)
     return [policy_out(p) for p in policies.policies()]
