@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -158,13 +159,22 @@ def event_from_stream(
     known = topology.queues.get(queue)
     previous = fields.get("prev")
     detail: dict[str, Any] = {}
-    if kind is EventKind.RESERVED and reason == "offer":
-        detail["expires_at"] = at + offer_timeout
+    if fields.get("thr"):
+        detail["threshold"] = float(fields["thr"])
+    if fields.get("detail"):
+        detail.update(json.loads(fields["detail"]))
+    if kind is EventKind.RESERVED and reason == "offer" and "expires_at" not in detail:
+        detail["expires_at"] = at + offer_timeout  # entries written before the field existed
+    enqueued_at = float(fields["enq"]) if fields.get("enq") else at
+    assigned = fields.get("aat")
+    handled = (at - float(assigned)
+               if assigned and kind in (EventKind.WRAP_UP, EventKind.COMPLETED) else None)
     return InteractionEvent(
         kind=kind, at=at, interaction_id=fields["id"], channel=Channel(fields["ch"]),
         queue=queue, team=known.team if known is not None else "", status=Status(fields["st"]),
         previous=Status(previous) if previous else None, agent_id=fields.get("agent") or None,
-        enqueued_at=at, reason=reason, detail=detail,
+        priority=int(fields.get("pri") or 0), enqueued_at=enqueued_at, waited=at - enqueued_at,
+        handled=handled, reason=reason, detail=detail,
     )
 
 

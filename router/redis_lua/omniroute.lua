@@ -131,7 +131,8 @@ local function emit(kind, it, previous, agent_id, reason, detail)
     it.enq, it.aat or '', enc(reason), it.thr, detail or '',
   }
   stream('k', kind, 'at', NOWS, 'id', it.id, 'ch', it.ch, 'q', it.q, 'st', it.st,
-    'prev', previous or '', 'agent', agent_id or '', 'reason', reason or '')
+    'prev', previous or '', 'agent', agent_id or '', 'reason', reason or '',
+    'pri', I(t.p), 'enq', it.enq, 'aat', it.aat or '', 'thr', it.thr, 'detail', detail or '')
 end
 
 local function record(it, kind, agent_id, reason)

@@ -1,0 +1,46 @@
+"""What another worker reads from the site's event stream is the event this worker saw."""
+
+from __future__ import annotations
+
+import redis
+
+from agents.model import Presence
+from router.api.stream import event_from_stream
+from router.clock import VirtualClock
+from router.events import Event, InteractionEvent
+from router.interaction import Channel
+from router.plan import RoutingPlan
+from router.redis_store import RedisStore, site_prefix
+from tests.conftest import agent, make_interaction, small_topology
+
+TOPOLOGY = small_topology(agent("ana"))
+
+
+async def test_stream_entries_rebuild_the_local_events(redis_url: str) -> None:
+    clock = VirtualClock(start=5_000.0)
+    store = RedisStore(TOPOLOGY, clock, url=redis_url)
+    seen: list[Event] = []
+    store.subscribe(seen.append)
+    try:
+        await store.set_presence("ana", Presence.AVAILABLE)
+        await store.ingest(make_interaction(Channel.CHAT, id="s1"),
+                           RoutingPlan("general", priority=3))
+        clock.advance(4)
+        await store.accept("ana", "s1")
+        clock.advance(30)
+        await store.complete("ana", "s1", "done")
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        entries = client.xrange(site_prefix(TOPOLOGY.site) + "events")
+        client.close()
+        rebuilt = [event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
+                   for _, fields in entries]
+        local = [e for e in seen if isinstance(e, InteractionEvent)]
+        remote = [e for e in rebuilt if isinstance(e, InteractionEvent)]
+        assert [e.kind for e in remote] == [e.kind for e in local]
+        for mine, theirs in zip(local, remote, strict=True):
+            assert (theirs.priority, theirs.enqueued_at, theirs.waited, theirs.handled) == (
+                mine.priority, mine.enqueued_at, mine.waited, mine.handled
+            )
+            assert theirs.detail == mine.detail
+    finally:
+        await store.close()
