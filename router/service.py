@@ -58,6 +58,7 @@ class RoutingService:
         self.on_decision = on_decision
         self._changed = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
+        self._stopping = False
         store.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -77,9 +78,15 @@ class RoutingService:
     async def stop(self) -> None:
         task, self._timer_task = self._timer_task, None
         if task is not None:
+            # The flag ends the loop even if the cancellation below is swallowed by a
+            # library on the way (3.11's `wait_for` can do that when the awaited call
+            # completes at the same moment); the loop then exits at its next turn.
+            self._stopping = True
+            self._wake()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            self._stopping = False
 
     async def __aenter__(self) -> RoutingService:
         await self.start()
@@ -89,7 +96,7 @@ class RoutingService:
         await self.stop()
 
     async def _run_timers(self) -> None:
-        while True:
+        while not self._stopping:
             await self.store.run_timers()
             due = await self.store.next_timer_at()
             delay = self.max_timer_sleep
