@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         results[workload.adapter] = summarize(samples)
 
     path = write_result(
-        "adapters",
+        "adapters-quick" if args.quick else "adapters",  # never replace a full-size result
         {"count": count, "repeats": repeats, "senders": SENDERS, "quick": args.quick},
         results,
     )
