@@ -28,18 +28,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+import schemathesis  # a dev dependency: if it is missing the suite must fail, not skip
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-from schemathesis.specs.openapi.checks import negative_data_rejection  # noqa: E402
-
-from router.app import create_app  # noqa: E402
-from router.runtime import Runtime  # noqa: E402
-from tests.api.conftest import auth  # noqa: E402
-from tests.api.conftest import settings as app_settings  # noqa: E402
+from router.app import create_app
+from router.runtime import Runtime
+from tests.api.conftest import auth
+from tests.api.conftest import settings as app_settings
 
 MAX_EXAMPLES = 12
 EXCLUDED = r"^/(events|agents/\{agent_id\}/(offers|next))$"

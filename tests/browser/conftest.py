@@ -9,10 +9,7 @@ silently skipped UI suite looks exactly like a passing one.
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +25,7 @@ from router.app import create_app
 from router.auth import demo_token
 from router.runtime import Runtime
 from tests.api.conftest import settings
+from tests.system_tools import require_debian_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium phones home at start-up, and on a
@@ -40,28 +38,9 @@ OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 TIMEOUT_MS = 8_000
 
 
-def _install_chromium() -> str:
-    """apt-get install chromium (root only); answers what went wrong, or ''."""
-    if os.geteuid() != 0:
-        return f"{CHROMIUM} is missing and this process is not root, so it cannot apt-get it"
-    if shutil.which("apt-get") is None:
-        return f"{CHROMIUM} is missing and there is no apt-get to install it with"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            return f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr[-500:]}"
-    return "" if CHROMIUM.exists() else f"apt-get installed chromium but {CHROMIUM} is absent"
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    if not CHROMIUM.exists():
-        problem = _install_chromium()
-        if problem:
-            pytest.fail(f"no browser for the UI tests: {problem}. Install Debian's chromium "
-                        "(`apt-get install -y chromium`) and run again.", pytrace=False)
-    return str(CHROMIUM)
+    return require_debian_tool(CHROMIUM, "chromium", "the UI tests")
 
 
 # Package scope, not session: the sync Playwright driver keeps an event loop running

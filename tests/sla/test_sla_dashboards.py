@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,12 @@ from sla_helpers import answered
 from router.metrics import MetricsRecorder, render
 from router.snapshot import QueueDepth, Snapshot
 from sla.policy import SlaPolicies
+from tests.system_tools import require_debian_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "config" / "grafana" / "omniroute.json"
 ALERTS = ROOT / "config" / "prometheus" / "alerts.yml"
+PROMTOOL = Path("/usr/bin/promtool")
 
 _NAME = re.compile(r"\bomniroute_[A-Za-z0-9_]*")
 _RECORDED = re.compile(r"\bomniroute:[A-Za-z0-9_:]*")
@@ -164,10 +165,13 @@ def test_alert_rules_structure() -> None:
     assert alerts["OmnirouteServiceLevelBelowTarget"]["for"] == "15m"
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
-def test_promtool_check_rules() -> None:
-    promtool = shutil.which("promtool")
-    assert promtool is not None
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    """Debian's promtool (package `prometheus`), installed by the test command if needed."""
+    return require_debian_tool(PROMTOOL, "prometheus", "the alert-rule checks")
+
+
+def test_promtool_check_rules(promtool: str) -> None:
     result = subprocess.run(
         [promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60
     )
@@ -175,10 +179,7 @@ def test_promtool_check_rules() -> None:
     assert "SUCCESS" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
-def test_promtool_check_metrics(recorder: MetricsRecorder) -> None:
-    promtool = shutil.which("promtool")
-    assert promtool is not None
+def test_promtool_check_metrics(promtool: str, recorder: MetricsRecorder) -> None:
     result = subprocess.run(
         [promtool, "check", "metrics"], input=render(recorder.registry), capture_output=True,
         timeout=60,
@@ -186,11 +187,8 @@ def test_promtool_check_metrics(recorder: MetricsRecorder) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
-def test_promtool_rule_unit_tests() -> None:
+def test_promtool_rule_unit_tests(promtool: str) -> None:
     """alerts_test.yml feeds series and checks the recorded SL and which alerts fire."""
-    promtool = shutil.which("promtool")
-    assert promtool is not None
     result = subprocess.run(
         [promtool, "test", "rules", "alerts_test.yml"],
         cwd=ALERTS.parent, capture_output=True, text=True, timeout=60,
