@@ -46,7 +46,7 @@ from router.indexes import (
     meets,
     proficiency_score,
 )
-from router.interaction import FINAL_STATUSES, TRANSITIONS, Channel, Interaction, Status
+from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import OrderKey, order_key
 from router.plan import MaxWaitAction, RoutingPlan, target_after
 from router.snapshot import QueueDepth, Snapshot
@@ -1060,6 +1060,3 @@ class RoutingEngine:
         """Interactions per status, including finished ones ever seen (never evicted)."""
         return dict(self._status_counts)
 
-
-def is_final(status: Status) -> bool:
-    return status in FINAL_STATUSES

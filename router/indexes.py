@@ -49,9 +49,6 @@ class Bucket:
     items: SortedList = field(default_factory=SortedList)
     agents: SortedList = field(default_factory=SortedList)
 
-    def agents_in_order(self) -> Iterator[AgentKey]:
-        return iter(self.agents)
-
 
 class BucketRegistry:
     """Every bucket, found by (queue, channel, requirement) or by id."""

@@ -274,23 +274,12 @@ class Runtime:
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None
-        await self._stop_service()
+        await self.service.stop()  # its stop flag ends the timer loop even if a
+        # library on the way swallows the cancellation (3.11 `wait_for`)
         await self.store.close()
         close = getattr(self.rules.repository, "close", None)
         if close is not None:
             close()
-
-    async def _stop_service(self) -> None:
-        # On 3.11 a cancellation can be swallowed inside the Redis client (its pool waits
-        # with `wait_for`), leaving the timer task looping: cancel it again until it ends.
-        timers = getattr(self.service, "_timer_task", None)
-        stopping = asyncio.create_task(self.service.stop())
-        while not stopping.done():
-            await asyncio.wait({stopping}, timeout=1.0)
-            if not stopping.done() and timers is not None:
-                log.warning("the timer task ignored a cancellation; cancelling it again")
-                timers.cancel()
-        stopping.result()
 
     # ------------------------------------------------------------------ other workers
     async def _start_sharing(self) -> None:
