@@ -29,15 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import RESULTS_DIR, percentile, write_result
+from router.devserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 INGEST_TOKEN_NAME = "demo-ingest"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cpu_seconds(pid: int) -> float:

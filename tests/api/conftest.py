@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -91,3 +93,17 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 def fixture_bytes(*parts: str) -> bytes:
     return FIXTURES.joinpath(*parts).read_bytes()
+
+
+async def first_offer(client: httpx.AsyncClient, ready: asyncio.Event) -> dict[str, object]:
+    """The first offer pushed to bruno's desktop stream (sets `ready` once subscribed)."""
+    async with client.stream("GET", "/agents/bruno/offers", headers=auth("bruno")) as stream:
+        event = None
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+                if event == "ready":
+                    ready.set()
+            elif line.startswith("data:") and event == "offer":
+                return dict(json.loads(line.split(":", 1)[1]))
+    raise AssertionError("stream ended without an offer")

@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
 
 import httpx
 import pytest
 import uvicorn
 
 from router.app import create_app
+from router.devserver import free_port
 from router.runtime import Runtime
-from tests.api.conftest import auth, settings
+from tests.api.conftest import auth, first_offer, settings
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _first_offer(client: httpx.AsyncClient, ready: asyncio.Event) -> dict[str, object]:
-    async with client.stream("GET", "/agents/bruno/offers", headers=auth("bruno")) as stream:
-        event = None
-        async for line in stream.aiter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-                if event == "ready":
-                    ready.set()
-            elif line.startswith("data:") and event == "offer":
-                return dict(json.loads(line.split(":", 1)[1]))
-    raise AssertionError("stream ended without an offer")
-
-
 async def test_lifecycle_and_sse_offer_over_http() -> None:
-    port = _free_port()
+    port = free_port()
     app = create_app(Runtime.build(settings()))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
                                            lifespan="on"))
@@ -68,7 +48,7 @@ async def test_lifecycle_and_sse_offer_over_http() -> None:
             # push: bruno listens for offers, then a Spanish chat arrives
             await client.post("/agents/alice/logout", headers=auth("alice"))
             ready = asyncio.Event()
-            listener = asyncio.create_task(_first_offer(client, ready))
+            listener = asyncio.create_task(first_offer(client, ready))
             await asyncio.wait_for(ready.wait(), 5)
             await client.post("/agents/bruno/login", headers=auth("bruno"))
             pushed = await client.post("/interactions", headers=auth("ingest"), json={

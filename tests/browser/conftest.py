@@ -9,7 +9,6 @@ silently skipped UI suite looks exactly like a passing one.
 from __future__ import annotations
 
 import importlib.util
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import uvicorn
 
 from router.app import create_app
 from router.auth import demo_token
+from router.devserver import free_port
 from router.runtime import Runtime
 from tests.api.conftest import settings
 from tests.system_tools import require_debian_tool
@@ -68,17 +68,11 @@ class Server:
                             headers={"Authorization": f"Bearer {demo_token(role)}"})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server() -> Iterator[Server]:
     """A fresh engine per test (embedded memory store, the demo config) on a free port."""
     runtime = Runtime.build(settings())
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
     uv = uvicorn.Server(config)

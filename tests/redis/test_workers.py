@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -20,9 +19,10 @@ import yaml
 
 from agents.model import Presence
 from router.app import create_app
+from router.devserver import free_port
 from router.interaction import Channel
 from router.runtime import NormalizedInput, Runtime
-from tests.api.conftest import api_client, auth, settings
+from tests.api.conftest import api_client, auth, first_offer, settings
 
 SUP = auth("supervisor")
 
@@ -105,27 +105,8 @@ async def test_sla_policies_put_on_redis_reach_the_other_worker(redis_url: str) 
         assert view.due_at - view.enqueued_at == 42
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _first_offer(client: httpx.AsyncClient, ready: asyncio.Event) -> dict[str, object]:
-    async with client.stream("GET", "/agents/bruno/offers", headers=auth("bruno")) as stream:
-        event = None
-        async for line in stream.aiter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-                if event == "ready":
-                    ready.set()
-            elif line.startswith("data:") and event == "offer":
-                return dict(json.loads(line.split(":", 1)[1]))
-    raise AssertionError("stream ended without an offer")
-
-
 async def test_offer_made_through_a_reaches_the_desktop_on_b(redis_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     b = Runtime.build(settings(store_url=redis_url))
     server = uvicorn.Server(uvicorn.Config(create_app(b), host="127.0.0.1", port=port,
                                            log_level="error", lifespan="on"))
@@ -136,7 +117,7 @@ async def test_offer_made_through_a_reaches_the_desktop_on_b(redis_url: str) -> 
         ) as api_b:
             await until(lambda: server.started)
             ready = asyncio.Event()
-            listener = asyncio.create_task(_first_offer(api_b, ready))
+            listener = asyncio.create_task(first_offer(api_b, ready))
             await asyncio.wait_for(ready.wait(), 5)
             login = await api_a.post("/agents/bruno/login", headers=auth("bruno"))
             assert login.status_code == 200, login.text
