@@ -96,6 +96,7 @@ from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import MaxWaitAction, RoutingPlan, target_after
 from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
+from router.redis_mux import Multiplexer
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
@@ -228,6 +229,9 @@ class RedisStore:
         self.settings = settings or EngineSettings()
         self.url = url
         self.client = client or connect(url, max_connections=max_connections)
+        # The routing calls take the pipelined connection (see router.redis_mux); the
+        # pooled client keeps the rest (library loading, reads, pub/sub, the stream).
+        self._mux = Multiplexer(url)
         self.prefix = site_prefix(topology.site)
         self.bus = EventBus()
         self.library, self._code = library()
@@ -285,8 +289,8 @@ class RedisStore:
         for attempt in (1, 2):
             try:
                 self.round_trips += 1
-                reply = await self.client.fcall(
-                    name, 1, self.prefix, _f(now), self._common, *args
+                reply = await self._mux.call(
+                    ("FCALL", name, "1", self.prefix, _f(now), self._common, *args)
                 )
             except ResponseError as exc:
                 # A server restarted without persistence (or flushed) lost the library
@@ -748,6 +752,7 @@ class RedisStore:
         return asyncio.create_task(listen(), name="omniroute-config-watch")
 
     async def close(self) -> None:
+        await self._mux.aclose()
         await self.client.aclose()
         await self.client.connection_pool.disconnect()
 

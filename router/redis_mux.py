@@ -1,0 +1,277 @@
+"""One pipelined Redis connection shared by every coroutine of a worker (the hot path).
+
+Why not redis-py's pooled client for the routing calls: measured here, each
+`await client.fcall(...)` costs ~100 µs of client CPU (pool checkout, per-call
+`wait_for` timeout, retry wrapper, observability hooks, one `send` per command), about
+as much as the routing work itself on the server, and every call is also one
+read/write syscall pair on the server. Redis runs commands one at a time anyway, so
+nothing is gained from several connections; many are gained from one:
+
+- commands issued by any number of coroutines in one event-loop turn leave in one
+  `write` (Redis then reads them with one `read` and answers with one `write`);
+- replies come back in order, so a FIFO of futures pairs them with their callers;
+- hiredis parses the replies (as redis-py does, minus the layers around it).
+
+This is how the multiplexing clients of other ecosystems work (Lettuce,
+StackExchange.Redis). It carries only commands that never block the server (the
+routing functions); blocking reads, pub/sub and administration stay on redis-py.
+
+Failure handling mirrors the pooled client it replaces, so callers see the same
+exceptions (`redis.exceptions.ConnectionError` / `TimeoutError` / `ResponseError`):
+- a connection that makes no progress for `timeout` seconds while replies are owed is
+  dropped, failing what it carried with `TimeoutError`;
+- a command that failed with a connection error or timeout is sent again on a new
+  connection, up to `retries` times with exponential backoff (as redis-py's `Retry`);
+  like there, a command Redis ran before the connection broke may then run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+from urllib.parse import unquote, urlparse
+
+import hiredis
+from redis._parsers.base import BaseParser
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+_RETRYABLE = (RedisConnectionError, RedisTimeoutError)
+#: redis-py's error reply -> exception mapping (untyped there)
+_parse_error = cast(Callable[[str], Exception], BaseParser.parse_error)
+
+
+def pack(args: Sequence[str]) -> bytes:
+    """One command in the Redis protocol (RESP): an array of bulk strings."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg.encode()
+        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class _Connection(asyncio.Protocol):
+    """One socket: commands out in batches, replies matched to a FIFO of futures."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.loop = loop
+        self.timeout = timeout
+        self.transport: asyncio.Transport | None = None
+        self.reader = hiredis.Reader(
+            protocolError=RedisConnectionError, replyError=ResponseError, encoding="utf-8"
+        )
+        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.out: list[bytes] = []
+        self.flush_scheduled = False
+        self.closed = False
+        self.progress = 0.0  # monotonic time of the last reply (or of the first owed)
+        self.watchdog: asyncio.TimerHandle | None = None
+        #: socket writes made (each carries every command issued since the previous one)
+        self.writes = 0
+
+    # ---------------------------------------------------------------- asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        pending = self.pending
+        while pending:
+            try:
+                reply = self.reader.gets()
+            except RedisConnectionError as exc:  # a protocol error: the stream is lost
+                self._fail(exc)
+                return
+            if reply is False:
+                break
+            future = pending.popleft()
+            if future.done():
+                continue  # its caller was cancelled; the reply is dropped, in order
+            if type(reply) is ResponseError:
+                # redis-py's classes (LOADING -> BusyLoadingError, a ConnectionError…),
+                # so callers handle errors exactly as with the pooled client
+                future.set_exception(_parse_error(str(reply)))
+            else:
+                future.set_result(reply)
+        self.progress = time.monotonic()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
+
+    # ---------------------------------------------------------------- commands
+    def request(self, payload: bytes) -> asyncio.Future[Any]:
+        if self.closed:
+            raise RedisConnectionError("connection to Redis closed")
+        future = self.loop.create_future()
+        if not self.pending:
+            self.progress = time.monotonic()
+            if self.watchdog is None:
+                self.watchdog = self.loop.call_later(self.timeout, self._check)
+        self.pending.append(future)
+        self.out.append(payload)
+        if not self.flush_scheduled:
+            # Everything issued until the loop's next turn goes out in one write.
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self.flush_scheduled = False
+        if self.closed or not self.out or self.transport is None:
+            return
+        data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
+        self.out.clear()
+        self.writes += 1
+        self.transport.write(data)
+
+    def _check(self) -> None:
+        self.watchdog = None
+        if self.closed or not self.pending:
+            return
+        idle = time.monotonic() - self.progress
+        if idle >= self.timeout:
+            self._fail(RedisTimeoutError(f"no reply from Redis for {idle:.1f} s"))
+        else:
+            self.watchdog = self.loop.call_later(self.timeout - idle, self._check)
+
+    def _fail(self, exc: Exception) -> None:
+        self.closed = True
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        if self.loop.is_closed():
+            # Left behind by a finished event loop: nothing can run there any more.
+            self.pending.clear()
+            self.out.clear()
+            return
+        if self.transport is not None:
+            self.transport.abort()
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(exc)
+        self.out.clear()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fail(RedisConnectionError("connection to Redis closed by the client"))
+
+
+class Multiplexer:
+    """Commands from any number of coroutines over one lazily (re)opened connection.
+
+    Bound to the event loop that uses it; a call from another loop (tests that run each
+    step in a fresh loop) opens a new connection there.
+    """
+
+    def __init__(self, url: str, timeout: float = 5.0, retries: int = 3) -> None:
+        parts = urlparse(url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} in {url!r}")
+        self.url = url
+        self._unix = parts.path if parts.scheme == "unix" else None
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 6379
+        self._tls = parts.scheme == "rediss"
+        self._username = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password else None
+        db = parts.path.lstrip("/") if parts.scheme != "unix" else ""
+        for option in parts.query.split("&"):
+            key, _, value = option.partition("=")
+            if key == "db":
+                db = value
+        self._db = int(db or 0)
+        self.timeout = timeout
+        self.retries = retries
+        self._backoff = ExponentialBackoff(cap=0.5, base=0.01)
+        self._conn: _Connection | None = None
+        self._connecting: asyncio.Future[_Connection] | None = None
+        #: socket writes of closed connections (the live one counts its own)
+        self._writes_before = 0
+
+    @property
+    def writes(self) -> int:
+        """Socket writes so far: a batch of pipelined commands is one."""
+        return self._writes_before + (self._conn.writes if self._conn else 0)
+
+    async def call(self, args: Sequence[str]) -> Any:
+        """Send one command; its reply, or the `ResponseError` Redis answered with."""
+        payload = pack(args)
+        attempt = 0
+        while True:
+            conn = self._conn
+            try:
+                if conn is None or conn.closed or conn.loop is not asyncio.get_running_loop():
+                    conn = await self._connect()
+                return await conn.request(payload)
+            except _RETRYABLE:
+                attempt += 1
+                if attempt > self.retries:
+                    raise
+                await asyncio.sleep(self._backoff.compute(attempt))
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        pending = self._connecting
+        if pending is not None and pending.get_loop() is loop:
+            return await asyncio.shield(pending)  # one connect for every waiting caller
+        self._retire()
+        self._connecting = loop.create_future()
+        try:
+            conn = await self._open(loop)
+        except BaseException as exc:
+            self._connecting.set_exception(exc)
+            self._connecting.exception()  # retrieved: the other waiters get it too
+            self._connecting = None
+            raise
+        self._conn = conn
+        self._connecting.set_result(conn)
+        self._connecting = None
+        return conn
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        def factory() -> _Connection:
+            return _Connection(loop, self.timeout)
+
+        try:
+            if self._unix is not None:
+                connecting = loop.create_unix_connection(factory, self._unix)
+            else:
+                context = ssl.create_default_context() if self._tls else None
+                connecting = loop.create_connection(
+                    factory, self._host, self._port, ssl=context
+                )
+            _, conn = await asyncio.wait_for(connecting, self.timeout)
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"connecting to {self.url}: timed out") from exc
+        except OSError as exc:
+            raise RedisConnectionError(f"connecting to {self.url}: {exc}") from exc
+        hello: list[Sequence[str]] = []
+        if self._password is not None:
+            user = [self._username] if self._username else []
+            hello.append(["AUTH", *user, self._password])
+        if self._db:
+            hello.append(["SELECT", str(self._db)])
+        for command in hello:
+            try:
+                await conn.request(pack(command))
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
+    def _retire(self) -> None:
+        if self._conn is not None:
+            self._writes_before += self._conn.writes
+            self._conn.close()
+            self._conn = None
+
+    async def aclose(self) -> None:
+        self._retire()

@@ -1,0 +1,118 @@
+"""The pipelined connection the routing calls share (router.redis_mux), on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+from redis.exceptions import BusyLoadingError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from router.devserver import DevServer
+from router.redis_mux import Multiplexer, pack
+
+
+def test_pack_is_the_redis_protocol() -> None:
+    assert pack(["SET", "k", "é"]) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n\xc3\xa9\r\n"
+
+
+async def test_concurrent_calls_share_writes_and_get_their_own_replies(redis_url: str) -> None:
+    mux = Multiplexer(redis_url)
+    try:
+        replies = await asyncio.gather(*(mux.call(["ECHO", f"m{n}"]) for n in range(200)))
+        assert replies == [f"m{n}" for n in range(200)]
+        # issued in one loop turn, so they left together (the first connect aside)
+        assert mux.writes <= 3
+        assert await mux.call(["INCR", "n"]) == 1
+        assert await mux.call(["GET", "missing"]) is None
+    finally:
+        await mux.aclose()
+
+
+async def test_error_replies_raise_redis_py_classes_and_keep_the_order(redis_url: str) -> None:
+    mux = Multiplexer(redis_url)
+    try:
+        results = await asyncio.gather(
+            mux.call(["SET", "k", "v"]), mux.call(["INCR", "k"]), mux.call(["GET", "k"]),
+            return_exceptions=True,
+        )
+        assert results[0] == "OK" and results[2] == "v"
+        assert type(results[1]) is ResponseError and "not an integer" in str(results[1])
+    finally:
+        await mux.aclose()
+
+
+async def test_a_cancelled_caller_does_not_shift_the_replies(redis_url: str) -> None:
+    mux = Multiplexer(redis_url)
+    sync = redis.Redis.from_url(redis_url)
+    try:
+        await mux.call(["PING"])
+        sync.client_pause(300)  # the next commands wait on the server
+        first = asyncio.ensure_future(mux.call(["ECHO", "first"]))
+        second = asyncio.ensure_future(mux.call(["ECHO", "second"]))
+        await asyncio.sleep(0.05)
+        first.cancel()
+        assert await second == "second"
+        assert await mux.call(["ECHO", "third"]) == "third"
+    finally:
+        sync.close()
+        await mux.aclose()
+
+
+async def test_no_reply_within_the_timeout_fails_the_call(redis_url: str) -> None:
+    mux = Multiplexer(redis_url, timeout=0.2, retries=0)
+    sync = redis.Redis.from_url(redis_url)
+    try:
+        await mux.call(["PING"])
+        sync.client_pause(1000)
+        with pytest.raises(RedisTimeoutError):
+            await mux.call(["PING"])
+        sync.client_unpause()
+        assert await mux.call(["PING"]) == "PONG"  # a new connection, by itself
+    finally:
+        sync.close()
+        await mux.aclose()
+
+
+async def test_server_down_raises_connection_error_and_recovers() -> None:
+    with DevServer() as server:
+        mux = Multiplexer(server.url, timeout=1.0, retries=2)
+        try:
+            assert await mux.call(["PING"]) == "PONG"
+            server.kill()
+            with pytest.raises(RedisConnectionError):
+                await mux.call(["PING"])
+            server.start()
+            assert await mux.call(["PING"]) == "PONG"
+        finally:
+            await mux.aclose()
+
+
+async def test_loading_reply_is_a_busy_loading_error(redis_url: str) -> None:
+    # Redis answers LOADING while it reads its data after a restart; redis-py makes that a
+    # ConnectionError subclass (retried, then 503), and so must the multiplexer.
+    mux = Multiplexer(redis_url, retries=0)
+    try:
+        with pytest.raises(BusyLoadingError):
+            await mux.call(["EVAL", "return redis.error_reply('LOADING not yet')", "0"])
+    finally:
+        await mux.aclose()
+
+
+def test_each_event_loop_gets_its_own_connection(redis_url: str) -> None:
+    url = redis_url.rsplit("/", 1)[0] + "/3"  # another database: SELECT on connect
+    mux = Multiplexer(url)
+    for n in range(3):
+        loop = asyncio.new_event_loop()
+        try:
+            assert loop.run_until_complete(mux.call(["SET", "k", str(n)])) == "OK"
+        finally:
+            loop.close()
+    check = redis.Redis.from_url(url, decode_responses=True)
+    assert check.get("k") == "2"
+    check.close()
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(mux.aclose())
+    loop.close()
