@@ -28,6 +28,7 @@ from router.api import (
     topology,
     whatif,
 )
+from router.api.ingest_lane import IngestLane
 from router.api.limits import BodyLimit
 from router.runtime import Runtime
 from router.settings import Settings
@@ -73,6 +74,8 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     pages.install(app)  # /console, /desktop and their static files
     _document_problems(app)
+    # Innermost of ours: inside CORS and the body cap, in front of FastAPI's router.
+    app.add_middleware(IngestLane, runtime=runtime)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins,

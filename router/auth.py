@@ -4,7 +4,8 @@ Tokens are configured hashed (`sha256` hex of the plaintext) in a YAML file, so 
 file can sit in a repository or a config map without granting anything. A presented
 token is hashed and compared against every configured hash with
 `hmac.compare_digest`, visiting all entries, so timing says nothing about which or
-how many characters matched.
+how many characters matched. An `Authorization` header that verified is remembered
+(`TokenRegistry.from_header`), so a client's later requests skip the hash and the scan.
 
 Roles:
 - `ingest`: posts interactions and webhooks;
@@ -106,6 +107,10 @@ def hash_token(token: str) -> str:
 
 
 class TokenRegistry:
+    #: Verified headers remembered at most; a full cache is emptied and refilled. Only
+    #: valid tokens get in, but `Basic` credentials can spell one token many ways.
+    VERIFIED_CACHE_SIZE = 1024
+
     def __init__(self, specs: list[TokenSpec]) -> None:
         names: set[str] = set()
         digests: set[str] = set()
@@ -120,6 +125,12 @@ class TokenRegistry:
             (bytes.fromhex(s.sha256), Principal(s.name, frozenset(s.roles), s.agent))
             for s in specs
         ]
+        # Header value → principal, for headers that verified. Only successes are kept,
+        # so a guess never lands here, and a lookup only finds an entry when the whole
+        # header equals one that carried a valid token: it answers nothing the
+        # constant-time scan would not. This spares every request of a keep-alive client
+        # a SHA-256 and a scan of all configured tokens.
+        self._verified: dict[str, Principal] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -159,6 +170,16 @@ class TokenRegistry:
         """`Bearer <token>`, or `Basic` with the token as password (Twilio webhook URLs)."""
         if not authorization:
             raise Unauthenticated("missing Authorization header (expected 'Bearer <token>')")
+        known = self._verified.get(authorization)
+        if known is not None:
+            return known
+        principal = self._verify_header(authorization)
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[authorization] = principal
+        return principal
+
+    def _verify_header(self, authorization: str) -> Principal:
         scheme, _, credentials = authorization.partition(" ")
         credentials = credentials.strip()
         if scheme.lower() == "bearer" and credentials:

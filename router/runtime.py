@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agents.model import AgentProfile, Queue, Team
 from channels import (
@@ -154,6 +154,40 @@ class FollowUp:
     channel: Channel
     idempotency_key: str
     summary: str
+
+
+class NormalizedFields(Protocol):
+    """What `normalized_inbound` reads: `NormalizedInput`, or the API's validated body
+    itself (so the hot ingest path does not copy it into another record first)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def idempotency_key(self) -> str: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def conversation_key(self) -> str | None: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def sentiment(self) -> float | None: ...
+    @property
+    def public(self) -> bool: ...
+    @property
+    def reach(self) -> int: ...
+    @property
+    def attributes(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,12 +432,11 @@ class Runtime:
         now = self.clock()
         return [await self.ingest_item(item, now) for item in adapter.parse(request, now)]
 
-    async def ingest_normalized(self, data: NormalizedInput) -> IngestOutcome:
+    async def ingest_normalized(self, data: NormalizedFields) -> IngestOutcome:
         """The generic JSON endpoint: a pre-normalized interaction, same path as webhooks."""
         now = self.clock()
         item = normalized_inbound(data, now, self.settings.default_region)
-        outcome = await self.ingest_item(item, now, customer_id=data.customer_id)
-        return outcome
+        return await self.ingest_item(item, now, customer_id=data.customer_id)
 
     async def ingest_item(
         self, item: Inbound, now: float, customer_id: str | None = None
@@ -413,7 +446,8 @@ class Runtime:
         async with self._ingest_lock:
             decision = decide(item, identity=self.identity, conversations=self.conversations,
                               gate=self.gate, now=now)
-            if customer_id is not None:
+            # A caller-given customer id overrides the one resolved from the addresses.
+            if customer_id is not None and decision.interaction.customer_id != customer_id:
                 decision = replace(
                     decision, interaction=replace(decision.interaction, customer_id=customer_id)
                 )
@@ -774,13 +808,14 @@ def transfer_plan(
     return changed
 
 
-def normalized_inbound(data: NormalizedInput, now: float, region: str) -> Inbound:
+def normalized_inbound(data: NormalizedFields, now: float, region: str) -> Inbound:
     """A generic JSON interaction as an `Inbound`, with a canonical identity address."""
     key = data.idempotency_key
-    address = _canonical(data.channel, data.address, region)
+    channel = Channel(data.channel)
+    address = _canonical(channel, data.address, region)
     interaction = Interaction(
-        id=make_interaction_id(data.channel, key),
-        channel=data.channel,
+        id=make_interaction_id(channel, key),
+        channel=channel,
         idempotency_key=key,
         created_at=now,
         customer_id=data.customer_id,
@@ -795,7 +830,7 @@ def normalized_inbound(data: NormalizedInput, now: float, region: str) -> Inboun
         reach=data.reach,
         attributes=dict(data.attributes or {}),
     )
-    conversation = data.conversation_key or f"api:{data.channel.value}:{key}"
+    conversation = data.conversation_key or f"api:{channel.value}:{key}"
     return Inbound(
         kind=InboundKind.MESSAGE,
         interaction=interaction,

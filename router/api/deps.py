@@ -45,10 +45,15 @@ async def supervisor(who: PrincipalDep) -> Principal:
     return who
 
 
-async def ingest(who: PrincipalDep) -> Principal:
+def require_ingest(who: Principal) -> Principal:
+    """Ingest is for ingest tokens (and supervisors); shared with `ingest_lane`."""
     if not who.has(Role.INGEST, Role.SUPERVISOR):
         raise Forbidden(who.name, "ingest interactions (needs ingest)")
     return who
+
+
+async def ingest(who: PrincipalDep) -> Principal:
+    return require_ingest(who)
 
 
 #: Adapters whose deliveries carry a provider signature (raw e-mail carries none).
@@ -83,10 +88,7 @@ def webhook_caller(adapter_name: str) -> Callable[[Request], Awaitable[Principal
                     "missing Authorization header: this webhook is not authenticated by a"
                     " provider signature, so it needs an ingest token ('Bearer <token>')"
                 )
-            who = runtime.tokens.from_header(header)
-            if not who.has(Role.INGEST, Role.SUPERVISOR):
-                raise Forbidden(who.name, "ingest interactions (needs ingest)")
-            return who
+            return require_ingest(runtime.tokens.from_header(header))
         return None
 
     return caller

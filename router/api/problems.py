@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -311,8 +311,25 @@ def _document_operation(operation: dict[str, Any]) -> None:
             }
 
 
+#: Exception type → handler, most specific first (Starlette picks by the MRO; none of
+#: these types derives from another but `Exception`).
+_HANDLERS: Sequence[tuple[type[Exception], Callable[[Request, Exception], JSONResponse]]] = (
+    (OmnirouteError, _omniroute_error),
+    (RequestValidationError, _validation_error),
+    (StarletteHTTPException, _http_error),
+    (Exception, _unexpected),
+)
+
+
+def answer(request: Request, exc: Exception) -> JSONResponse:
+    """The problem a handler installed by `install` would answer for `exc` — for code
+    that serves a route outside FastAPI's exception handling (`ingest_lane`)."""
+    for kind, handler in _HANDLERS:
+        if isinstance(exc, kind):
+            return handler(request, exc)
+    raise AssertionError("unreachable: Exception matches every exception")
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(OmnirouteError, _omniroute_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    for kind, handler in _HANDLERS:
+        app.add_exception_handler(kind, handler)

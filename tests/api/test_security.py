@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from router.auth import Role, TokenRegistry, TokenSpec, Unauthenticated, hash_token
 from tests.api.conftest import auth
 
 # (method, path, body, roles allowed)
@@ -81,3 +82,42 @@ async def test_ops_routes_are_open(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json()["checks"]["rules"] is True
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and "omniroute_queue_depth" in metrics.text
+
+
+def _registry() -> TokenRegistry:
+    return TokenRegistry([
+        TokenSpec(name="feed", sha256=hash_token("feed-secret"), roles=[Role.INGEST]),
+        TokenSpec(name="alice", sha256=hash_token("alice-secret"), roles=[Role.AGENT],
+                  agent="alice"),
+    ])
+
+
+def test_a_remembered_header_answers_the_same_principal() -> None:
+    registry = _registry()
+    first = registry.from_header("Bearer feed-secret")
+    assert registry.from_header("Bearer feed-secret") is first
+    assert registry.from_header("bearer  feed-secret ").name == "feed"  # another spelling
+    assert registry.from_header("Bearer alice-secret").agent_id == "alice"
+
+
+@pytest.mark.parametrize("header", ["Bearer feed-secreT", "Bearer feed-secret2",
+                                    "Bearer feed", "Token feed-secret", ""])
+def test_a_near_miss_is_refused_after_the_real_token_verified(header: str) -> None:
+    registry = _registry()
+    registry.from_header("Bearer feed-secret")
+    with pytest.raises(Unauthenticated):
+        registry.from_header(header)
+    with pytest.raises(Unauthenticated):  # and refusals are never remembered
+        registry.from_header(header)
+
+
+def test_the_verified_header_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    registry = _registry()
+    monkeypatch.setattr(TokenRegistry, "VERIFIED_CACHE_SIZE", 8)
+    # Basic credentials spell one token in as many ways as there are user names.
+    for n in range(50):
+        user = base64.b64encode(f"user{n}:feed-secret".encode()).decode()
+        assert registry.from_header(f"Basic {user}").name == "feed"
+        assert len(registry._verified) <= 8
