@@ -65,8 +65,12 @@ def create_app(source: Settings | Runtime | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
+    # FastAPI's native OpenTelemetry hooks are off: omniroute's observability is
+    # Prometheus (/metrics) and the event stream, and the hooks look up the global OTel
+    # providers on every request even when none is configured.
     app = FastAPI(title="omniroute", version="0.1.0", description=DESCRIPTION,
-                  openapi_tags=TAGS, lifespan=lifespan)
+                  openapi_tags=TAGS, lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     problems.install(app)
     for module in (ingest, interactions, customers, agents, supervisor, topology, rules,

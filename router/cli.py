@@ -9,13 +9,16 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from router.errors import ConfigError, OmnirouteError
+
+if TYPE_CHECKING:
+    from router.settings import Settings
 
 app = typer.Typer(help="omniroute: omnichannel universal-queue routing.", no_args_is_help=True,
                   add_completion=False)
@@ -42,6 +45,8 @@ def serve(
     = None,
     store_url: Annotated[str | None, typer.Option(help="memory:// (redis:// later)")] = None,
     config_dir: Annotated[Path | None, typer.Option(help="Config directory")] = None,
+    access_log: Annotated[bool | None, typer.Option(
+        "--access-log/--no-access-log", help="Log every request (default: off)")] = None,
 ) -> None:
     """Run the HTTP API.
 
@@ -59,7 +64,7 @@ def serve(
 
     try:
         settings = Settings.load(host=host, port=port, workers=workers, store_url=store_url,
-                                 config_dir=config_dir)
+                                 config_dir=config_dir, access_log=access_log)
         if settings.workers > 1 and settings.store_url.startswith("memory://"):
             raise ConfigError("OMNIROUTE_WORKERS: more than one worker needs a shared store;"
                               " memory:// lives inside one process")
@@ -70,11 +75,19 @@ def serve(
     if settings.workers > 1:  # pragma: no cover - needs the Redis store
         for key, value in (("CONFIG_DIR", settings.config_dir), ("STORE_URL", settings.store_url)):
             os.environ[f"OMNIROUTE_{key}"] = str(value)
-        uvicorn.run("router.app:app_from_env", factory=True, host=settings.host,
-                    port=settings.port, workers=settings.workers, log_level=settings.log_level)
+        uvicorn.run("router.app:app_from_env", factory=True, workers=settings.workers,
+                    **uvicorn_options(settings))
         return
-    uvicorn.run(application, host=settings.host, port=settings.port, loop="uvloop",
-                log_level=settings.log_level)
+    uvicorn.run(application, **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `serve` runs uvicorn: the C event loop and HTTP parser (`uvicorn[standard]`),
+    named rather than left to uvicorn's fallback so a missing one fails at startup
+    instead of silently serving at a fraction of the speed."""
+    return {"host": settings.host, "port": settings.port, "loop": "uvloop",
+            "http": "httptools", "log_level": settings.log_level,
+            "access_log": settings.access_log}
 
 
 # ---------------------------------------------------------------------- rules

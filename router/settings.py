@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     #: Longest `wait` a long-poll `next` may ask for (seconds).
     max_long_poll: float = Field(default=30.0, gt=0)
     log_level: str = "info"
+    #: One uvicorn log line per request. Off by default: at ingest rates it costs CPU
+    #: on every request (the line is formatted even when the level filters it out) and
+    #: the proxy in front usually keeps an access log already.
+    access_log: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

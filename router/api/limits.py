@@ -1,7 +1,8 @@
 """Per-route request body caps, enforced before the body is read into memory.
 
-A pure ASGI middleware: a declared `Content-Length` over the cap is refused at once;
-a chunked body is counted as it streams and cut off when it passes the cap. Either
+A pure ASGI middleware: a declared `Content-Length` over the cap is refused at once
+(and one within it passes untouched); a chunked body is counted as it streams and cut
+off when it passes the cap. Either
 way the answer is a 413 problem naming the limit.
 """
 
@@ -40,8 +41,14 @@ class BodyLimit:
         path = scope["path"]
         limit = self.limit_for(path)
         declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _too_large(send, path, limit, declared)
+        if declared is not None:
+            if declared > limit:
+                await _too_large(send, path, limit, declared)
+            else:
+                # The server frames the body by Content-Length (HTTP/1.1 reads exactly
+                # that many bytes; HTTP/2 refuses a mismatch), so it cannot grow past
+                # the declared size: no need to count it.
+                await self.app(scope, receive, send)
             return
         received = 0
         started = False
