@@ -243,6 +243,7 @@ class RedisStore:
             str(stream_maxlen),
         ))
         self._ready = False
+        self._setting_up: asyncio.Task[None] | None = None
         self._defs_sent: set[str] = set()
         self._queues_of = {aid: topology.queues_of(p) for aid, p in topology.agents.items()}
         self._snapshot: Snapshot | None = None
@@ -252,19 +253,29 @@ class RedisStore:
 
     # ------------------------------------------------------------------ plumbing
     async def _ensure(self) -> None:
+        """Load the library and register the agents, once for all concurrent callers."""
         if self._ready:
             return
+        loop = asyncio.get_running_loop()
+        task = self._setting_up
+        if task is None or task.get_loop() is not loop:
+            task = self._setting_up = loop.create_task(self._setup())
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._setting_up is task:
+                self._setting_up = None
+
+    async def _setup(self) -> None:
         await self._load_library()
         args: list[str] = []
         for aid, profile in self.topology.agents.items():
             blocking = "|" + "|".join(c.value for c in profile.blocking) + "|"
             args += [aid, blocking, *(str(profile.capacity.get(c, 0)) for c in _CHANNELS)]
+        reply = await self._call("init", args, self.clock())
+        if reply[0] != "ok":
+            raise _error(reply[1])
         self._ready = True
-        try:
-            await self._fcall("init", args, self.clock())
-        except BaseException:
-            self._ready = False
-            raise
 
     async def _reregister(self) -> None:
         self._ready = False
@@ -281,17 +292,24 @@ class RedisStore:
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
 
+    async def _call(self, op: str, args: Sequence[str], now: float) -> Any:
+        """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached."""
+        self.round_trips += 1
+        try:
+            return await self._mux.call(
+                ("FCALL", f"{self.library}_{op}", "1", self.prefix, _f(now), self._common,
+                 *args)
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+
     async def _fcall(self, op: str, args: Sequence[str], now: float) -> Any:
         """Run one transition; publish its events; raise its typed error, if any."""
         if not self._ready:
             await self._ensure()
-        name = f"{self.library}_{op}"
         for attempt in (1, 2):
             try:
-                self.round_trips += 1
-                reply = await self._mux.call(
-                    ("FCALL", name, "1", self.prefix, _f(now), self._common, *args)
-                )
+                reply = await self._call(op, args, now)
             except ResponseError as exc:
                 # A server restarted without persistence (or flushed) lost the library
                 # and the agents: load and register them again, then go again.
@@ -299,8 +317,6 @@ class RedisStore:
                     await self._reregister()
                     continue
                 raise
-            except _UNAVAILABLE as exc:
-                raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
             if reply[0] == "ok":
                 break
             # A configured agent Redis does not know: the data was flushed; register again.

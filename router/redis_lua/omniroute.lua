@@ -27,10 +27,28 @@ local function I(x) return string.format('%d', x) end
 local function enc(s) if s == nil then return '' end return '~' .. s end
 local function dec(s) if s == nil or s == '' then return nil end return string.sub(s, 2) end
 
+-- The settings argument last parsed: a worker sends the same one on every call, and
+-- parsing it (gmatch, tonumber) cost about as much as a small transition's Redis calls.
+-- Only a cache: every call still carries its settings, so nothing depends on history.
+local PARSED = nil
+
+-- Per channel: what releasing a hold reads of the agent (bound on first call).
+local RELEASE_FIELDS = nil
+
+local function bind()
+  RELEASE_FIELDS = {}
+  for _, ch in ipairs(CHANNELS) do
+    RELEASE_FIELDS[ch] = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap', 'act:' .. ch}
+  end
+end
+
 local function setup(keys, args)
+  if RELEASE_FIELDS == nil then bind() end
   P = keys[1]
   NOWS = args[1]
   NOW = tonumber(NOWS)
+  ITEMS, AGENTS, EV = {}, {}, {}
+  if args[2] == PARSED then return end
   -- the store's settings travel as one space-separated argument (fewer to encode)
   local c = {}
   for word in string.gmatch(args[2], '%S+') do c[#c + 1] = word end
@@ -41,7 +59,7 @@ local function setup(keys, args)
   RETAIN = tonumber(c[5])
   IDEM_TTL = tonumber(c[6])
   MAXLEN = c[7]
-  ITEMS, AGENTS, EV = {}, {}, {}
+  PARSED = args[2]
 end
 local BASE = 2 -- common arguments (now, settings) before each operation's own
 
@@ -56,29 +74,85 @@ local function bless(a, b)
 end
 
 -- ------------------------------------------------------------------ state cache
-local function load_hash(key)
-  local raw = redis.call('HGETALL', key)
-  if #raw == 0 then return nil end
-  local t = {_d = {}}
-  for i = 1, #raw, 2 do t[raw[i]] = raw[i + 1] end
+-- Items and agents are hashes read field by field, on first use, and cached for the call:
+-- moving a value from Redis into Lua costs ~2k instructions, so HGETALL of a 30-field
+-- item cost more than all the writes of a transition. The fields nearly every transition
+-- reads come in one HMGET when the record is first touched; any other field is fetched
+-- alone when the code first reads it (the __index below). Fields starting with '_' are
+-- the cache's own bookkeeping, never in Redis.
+local ITEM_HOT = {'st', 'ag', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri'}
+local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap'}
+local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf'}
+local CAPACITY_FIELDS = {}
+for i = 1, #CHANNELS do -- (the standard library is not there while the library loads)
+  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'act:' .. CHANNELS[i]
+  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'cap:' .. CHANNELS[i]
+end
+
+local LAZY = {__index = function(t, f)
+  if string.byte(f, 1) == 95 or t._miss[f] then return nil end -- 95: '_'
+  local v = redis.call('HGET', t._key, f)
+  if not v then
+    t._miss[f] = true
+    return nil
+  end
+  rawset(t, f, v)
+  return v
+end}
+
+-- The record at `key` with `hot` loaded, or nil when it does not exist (`hot[1]` is a
+-- field every record has).
+local function load_record(key, hot)
+  local r = redis.call('HMGET', key, unpack(hot))
+  if not r[1] then return nil end
+  local t = setmetatable({_d = {}, _miss = {}, _key = key}, LAZY)
+  for i = 1, #hot do
+    if r[i] then t[hot[i]] = r[i] end
+  end
   return t
+end
+
+-- Load the fields of `fields` not yet read, in one HMGET.
+local function prefetch(t, fields)
+  if t._key == nil then return end -- created by this call: nothing in Redis to read
+  local need = {}
+  for i = 1, #fields do
+    local f = fields[i]
+    if rawget(t, f) == nil and not t._miss[f] then need[#need + 1] = f end
+  end
+  if #need == 0 then return end
+  local r = redis.call('HMGET', t._key, unpack(need))
+  for i = 1, #need do
+    if r[i] then rawset(t, need[i], r[i]) else t._miss[need[i]] = true end
+  end
 end
 
 local function item(id)
   local it = ITEMS[id]
   if it == nil then
-    it = load_hash(P .. 'i:' .. id)
+    it = load_record(P .. 'i:' .. id, ITEM_HOT)
     if it == nil then return nil end
+    it.id = id
     ITEMS[id] = it
   end
   if it._gone then return nil end
   return it
 end
 
+-- An agent known to exist, read lazily (nothing is read until a field is used).
+local function agent_ref(id)
+  local a = AGENTS[id]
+  if a == nil then
+    a = setmetatable({_d = {}, _miss = {}, _key = P .. 'a:' .. id, id = id}, LAZY)
+    AGENTS[id] = a
+  end
+  return a
+end
+
 local function agent(id)
   local a = AGENTS[id]
   if a == nil then
-    a = load_hash(P .. 'a:' .. id)
+    a = load_record(P .. 'a:' .. id, AGENT_HOT)
     if a == nil then return nil end
     a.id = id
     AGENTS[id] = a
@@ -86,7 +160,11 @@ local function agent(id)
   return a
 end
 
-local function set(t, f, v) t[f] = v; t._d[f] = true end
+local function set(t, f, v)
+  if rawget(t, f) == v then return end -- unchanged: nothing to write back
+  t[f] = v
+  t._d[f] = true
+end
 local function num(t, f) return tonumber(t[f]) end
 local function add(t, f, d) set(t, f, I(tonumber(t[f]) + d)) end
 
@@ -124,15 +202,32 @@ local function target(it)
   return it._t[num(it, 'sapp') + 1]
 end
 
+-- The current priority, kept as its own field ('pri', set by retarget) so that events
+-- need not decode the targets; items written before that field existed decode them.
+local function priority(it)
+  return it.pri or I(target(it).p)
+end
+
+local function retarget(it) set(it, 'pri', I(target(it).p)) end
+
 local function emit(kind, it, previous, agent_id, reason, detail)
-  local t = target(it)
+  local pri = priority(it)
   EV[#EV + 1] = {
-    'i', kind, it.id, it.ch, it.q, it.st, previous or '', agent_id or '', I(t.p),
+    'i', kind, it.id, it.ch, it.q, it.st, previous or '', agent_id or '', pri,
     it.enq, it.aat or '', enc(reason), it.thr, detail or '',
   }
-  stream('k', kind, 'at', NOWS, 'id', it.id, 'ch', it.ch, 'q', it.q, 'st', it.st,
-    'prev', previous or '', 'agent', agent_id or '', 'reason', reason or '',
-    'pri', I(t.p), 'enq', it.enq, 'aat', it.aat or '', 'thr', it.thr, 'detail', detail or '')
+  -- Empty optional fields (and priority 0) are left out of the entry: each field costs
+  -- the XADD, and readers take an absent field as empty (router.api.stream).
+  local e = {'XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'k', kind, 'at', NOWS,
+    'id', it.id, 'ch', it.ch, 'q', it.q, 'st', it.st, 'enq', it.enq, 'thr', it.thr}
+  local n = #e
+  if previous and previous ~= '' then e[n + 1], e[n + 2], n = 'prev', previous, n + 2 end
+  if agent_id and agent_id ~= '' then e[n + 1], e[n + 2], n = 'agent', agent_id, n + 2 end
+  if reason and reason ~= '' then e[n + 1], e[n + 2], n = 'reason', reason, n + 2 end
+  if pri ~= '0' then e[n + 1], e[n + 2], n = 'pri', pri, n + 2 end
+  if it.aat and it.aat ~= '' then e[n + 1], e[n + 2], n = 'aat', it.aat, n + 2 end
+  if detail and detail ~= '' then e[n + 1], e[n + 2] = 'detail', detail end
+  redis.call(unpack(e))
 end
 
 local function record(it, kind, agent_id, reason)
@@ -273,8 +368,9 @@ end
 
 local function finish(it)
   redis.call('DEL', P .. 'rj:' .. it.id)
-  redis.call('RPUSH', P .. 'fin', it.id)
-  while redis.call('LLEN', P .. 'fin') > RETAIN do
+  local finished = redis.call('RPUSH', P .. 'fin', it.id)
+  while finished > RETAIN do
+    finished = finished - 1
     local old = redis.call('LPOP', P .. 'fin')
     redis.call('DEL', P .. 'i:' .. old, P .. 'h:' .. old)
     local cached = ITEMS[old]
@@ -350,7 +446,8 @@ local function match_item(it)
     end
     return
   end
-  local nrej = redis.call('SCARD', P .. 'rj:' .. it.id)
+  local nrej = 0
+  if not it._new then nrej = redis.call('SCARD', P .. 'rj:' .. it.id) end
   local best_s, best_m
   for _, b in ipairs(target(it).b) do
     local r = redis.call('ZRANGE', P .. 'ba:' .. b, 0, nrej, 'WITHSCORES')
@@ -371,7 +468,10 @@ end
 enter_queue = function(it)
   local t = target(it)
   local m = member(it)
-  redis.call('ZADD', P .. 'arr:' .. it.q .. '|' .. it.ch, it.enq, m)
+  -- Scored in whole microseconds: Redis keeps integer scores of a small sorted set as
+  -- integers, while a fractional one is text that every insert re-parses (strtod) for
+  -- each member it walks past. The exact time is the head item's 'enq' (op_snapshot).
+  redis.call('ZADD', P .. 'arr:' .. it.q .. '|' .. it.ch, I(math.floor(num(it, 'enq') * 1e6)), m)
   redis.call('SADD', P .. 'arrk', it.q .. '|' .. it.ch)
   local pref = preferred_agent(it)
   if pref ~= nil then
@@ -406,6 +506,7 @@ end
 
 -- engine._best_for: the best waiting item this agent may take now (pull direction)
 local function best_for(a, skip_rejected)
+  prefetch(a, CAPACITY_FIELDS)
   local best_s, best_m = first_takeable(P .. 'pref:' .. a.id, a, skip_rejected, true)
   for _, ch in ipairs(CHANNELS) do
     if can_take(a, ch) then
@@ -438,7 +539,10 @@ match_agent = function(a)
   end
 end
 
+local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg'}
+
 reserve = function(it, a, offer)
+  prefetch(it, RESERVE_FIELDS)
   leave_queue(it)
   set_status(it, 'reserved')
   set(it, 'ag', a.id)
@@ -461,6 +565,7 @@ local function escalate(it, applied)
   local indexed = it.inq == '1'
   if indexed then leave_queue(it) end
   set(it, 'sapp', I(applied))
+  retarget(it)
   local t = target(it)
   record(it, 'escalated', nil, 'step ' .. applied)
   emit('escalated', it, it.st, nil, nil,
@@ -485,6 +590,7 @@ local function overflow(it)
   local old = it.q
   set(it, 'q', it.ovq)
   set(it, 'ovf', '1')
+  retarget(it)
   set(it, 'thr', it.othr)
   set(it, 'due', it.odue)
   set(it, 'mw', '')
@@ -562,6 +668,7 @@ end
 
 -- ------------------------------------------------------------------ completing
 local function do_complete(a, it, disposition)
+  prefetch(a, RELEASE_FIELDS[it.ch])
   local previous_presence = shown(a)
   local previous = it.st
   if previous == 'wrap_up' then add(a, 'wrap', -1) end
@@ -617,8 +724,9 @@ end
 
 -- ------------------------------------------------------------------ replies
 local function item_view(it)
+  prefetch(it, VIEW_FIELDS)
   return {
-    it.ix, it.plan, it.st, it.q, I(target(it).p), it.enq, it.due, it.ag, it.disp, it.ovf,
+    it.ix, it.plan, it.st, it.q, priority(it), it.enq, it.due, it.ag, it.disp, it.ovf,
     redis.call('LRANGE', P .. 'h:' .. it.id, 0, -1),
   }
 end
@@ -649,9 +757,14 @@ local function live(id)
 end
 
 local function held_item(aid, id)
+  local it = item(id)
+  if it ~= nil and it.ag == aid and not it._gone then
+    -- An agent holding work exists (remove_agent refuses a busy one): no read needed,
+    -- and the errors below could not have applied.
+    return agent_ref(aid), it, nil
+  end
   local a = agent(aid)
   if a == nil then return nil, nil, fail('unknown_agent', aid) end
-  local it = item(id)
   if it == nil then return nil, nil, fail('unknown_interaction', id) end
   if FINAL[it.st] then return nil, nil, fail('not_held', id, aid, '') end
   if it.ag ~= aid then return nil, nil, fail('not_held', id, aid, it.ag) end
@@ -695,6 +808,7 @@ local function start_leg(it, legs)
   set(it, 'risk', '0')
   set(it, 'brk', '0')
   set(it, 'ovf', '0')
+  retarget(it)
 end
 
 -- ------------------------------------------------------------------ operations
@@ -715,7 +829,7 @@ local function op_ingest(keys, args)
   local legs = cjson.decode(args[BASE + 7])
   local missing = read_defs(args[BASE + 8], legs)
   if missing then return fail('nodef', missing) end
-  local it = {_d = {}, id = id}
+  local it = {_d = {}, _new = true, id = id}
   ITEMS[id] = it
   set(it, 'id', id)
   set(it, 'ch', ch)
@@ -1005,8 +1119,10 @@ local function op_snapshot(keys, args)
   local queues = {}
   for _, qc in ipairs(redis.call('SMEMBERS', P .. 'arrk')) do
     local key = P .. 'arr:' .. qc
-    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    queues[#queues + 1] = {qc, I(redis.call('ZCARD', key)), head[2] or ''}
+    local head = redis.call('ZRANGE', key, 0, 0)
+    local oldest = ''
+    if head[1] then oldest = redis.call('HGET', P .. 'i:' .. member_id(head[1]), 'enq') end
+    queues[#queues + 1] = {qc, I(redis.call('ZCARD', key)), oldest}
   end
   local agents = {}
   for _, aid in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
