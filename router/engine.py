@@ -973,8 +973,9 @@ class RoutingEngine:
         agent_id: str | None = None, reason: str | None = None,
         detail: dict[str, object] | None = None,
     ) -> None:
-        if not self.bus.active:
-            return
+        route = self.bus.routes.get(kind)
+        if route is None:
+            return  # nobody handles this kind: do not even build the event
         handled = None
         if kind in _HANDLED_KINDS and item.assigned_at is not None:
             handled = now - item.assigned_at
@@ -983,24 +984,29 @@ class RoutingEngine:
         if detail:
             extra.update(detail)
         # Positional: one event per transition, and keyword passing costs ~40% more.
-        self.bus.publish(
+        self.bus.deliver(
+            route,
             InteractionEvent(
                 kind, now, item.id, item.interaction.channel, item.plan.queue,
                 self.topology.queues[item.plan.queue].team, item.status, previous, agent_id,
                 item.target.priority, item.enqueued_at, now - item.enqueued_at, handled,
                 reason, extra,
-            )
+            ),
         )
 
     def _emit_presence(self, state: AgentState, previous: Presence, now: float) -> None:
-        if not self.bus.active or previous is state.shown_presence:
+        if previous is state.shown_presence:
             return
-        self.bus.publish(
+        route = self.bus.routes.get(EventKind.AGENT_PRESENCE)
+        if route is None:
+            return
+        self.bus.deliver(
+            route,
             AgentEvent(
                 kind=EventKind.AGENT_PRESENCE, at=now, agent_id=state.id,
                 teams=state.profile.teams, presence=state.shown_presence.value,
                 previous=previous.value, reason=state.reason,
-            )
+            ),
         )
 
     # ------------------------------------------------------------------ reading

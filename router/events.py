@@ -6,10 +6,10 @@ it never calls those inline, so they can be added or removed without touching ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from router.interaction import Channel, Status
 
@@ -74,35 +74,83 @@ class AgentEvent:
 
 
 Event = InteractionEvent | AgentEvent
-Subscriber = Callable[[Event], None]
+#: One event kind's handler; it receives only events of the kind it was routed for.
+Handler = Callable[[Any], None]
+
+
+@runtime_checkable
+class RoutedSubscriber(Protocol):
+    """A subscriber that names the kinds it handles, with one handler per kind.
+
+    The bus calls a kind's handler directly, and the core does not even build an event
+    whose kind nobody handles; a catch-all subscriber would be called for every event
+    and branch on its kind itself, which on the routing hot path costs more than the
+    counting it does.
+    """
+
+    @property
+    def handlers(self) -> Mapping[EventKind, Handler]: ...
+
+
+#: Either a callable handed every event, or a `RoutedSubscriber`.
+Subscriber = Callable[[Event], None] | RoutedSubscriber
 
 
 class EventBus:
-    """Synchronous fan-out to subscribers; a failing subscriber never breaks routing."""
+    """Synchronous fan-out to subscribers; a failing subscriber never breaks routing.
 
-    __slots__ = ("_subscribers", "errors")
+    `routes` maps each kind that somebody handles to its handlers, in subscription
+    order; a kind absent from it has no subscriber.
+    """
+
+    __slots__ = ("_subscriptions", "errors", "routes")
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+        self._subscriptions: list[tuple[object, Mapping[EventKind, Handler]]] = []
+        self.routes: dict[EventKind, tuple[Handler, ...]] = {}
         self.errors = 0
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        self._subscribers.append(subscriber)
+    def subscribe(
+        self, subscriber: Subscriber, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]:
+        """Add a subscriber: every kind, only `kinds`, or its own per-kind `handlers`."""
+        handlers: Mapping[EventKind, Handler]
+        if isinstance(subscriber, RoutedSubscriber):
+            handlers = dict(subscriber.handlers)
+        else:
+            handlers = dict.fromkeys(EventKind if kinds is None else kinds, subscriber)
+        subscription = (subscriber, handlers)
+        self._subscriptions.append(subscription)
+        self._route()
 
         def unsubscribe() -> None:
-            if subscriber in self._subscribers:
-                self._subscribers.remove(subscriber)
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+                self._route()
 
         return unsubscribe
 
+    def _route(self) -> None:
+        routes: dict[EventKind, list[Handler]] = {}
+        for _, handlers in self._subscriptions:
+            for kind, handler in handlers.items():
+                routes.setdefault(kind, []).append(handler)
+        self.routes = {kind: tuple(found) for kind, found in routes.items()}
+
     @property
     def active(self) -> bool:
-        """Whether anybody listens (the core skips building events nobody reads)."""
-        return bool(self._subscribers)
+        """Whether anybody listens at all."""
+        return bool(self.routes)
 
     def publish(self, event: Event) -> None:
-        for subscriber in self._subscribers:
+        route = self.routes.get(event.kind)
+        if route is not None:
+            self.deliver(route, event)
+
+    def deliver(self, route: tuple[Handler, ...], event: Event) -> None:
+        """Call a kind's handlers (from `routes`) with an event of that kind."""
+        for handler in route:
             try:
-                subscriber(event)
+                handler(event)
             except Exception:  # a broken observer must not stop routing
                 self.errors += 1

@@ -48,7 +48,7 @@ per-worker targets also let operators see a stuck or unbalanced worker.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -62,7 +62,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from router.deadlines import DEFAULT_THRESHOLDS
-from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.events import Event, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 
@@ -112,14 +112,15 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("at_risk", "sla_at_risk", "Interactions waiting past the near-breach point."),
 )
 
-#: Interaction event kind -> the counter it increments (name without prefix/_total).
+#: Event kinds that only increment a counter -> that counter (name without prefix/_total);
+#: queued, assigned, abandoned and completed have handlers of their own.
 _COUNTED_KINDS: dict[EventKind, str] = {
-    EventKind.ASSIGNED: "routed",
-    EventKind.ABANDONED: "abandoned",
     EventKind.TRANSFERRED: "transferred",
     EventKind.EXPIRED: "expired",
     EventKind.OVERFLOWED: "overflowed",
     EventKind.ESCALATED: "escalated",
+    EventKind.SLA_BREACHED: "breaches",
+    EventKind.SLA_AT_RISK: "at_risk",
 }
 
 
@@ -128,8 +129,29 @@ def with_thresholds(base: Iterable[float], thresholds: Iterable[float]) -> tuple
     return tuple(sorted({float(b) for b in base} | {float(t) for t in thresholds}))
 
 
-#: labels (team, queue, channel) -> bucket cells, +Inf cell, running sum
-_Series = dict[tuple[str, str, str], list[float]]
+#: (team, queue, channel); the channel may be the `Channel` member itself, which is its
+#: value as a string (a StrEnum), so events need not pay for `.value` per count.
+Labels = tuple[str, str, str]
+#: labels -> bucket cells, +Inf cell, running sum
+_Series = dict[Labels, list[float]]
+
+
+class EventHistogram:
+    """One event histogram: bucket bounds and the cells of every label set."""
+
+    __slots__ = ("bounds", "series")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.series: _Series = {}
+
+    def observe(self, labels: Labels, value: float) -> None:
+        cells = self.series.get(labels)
+        if cells is None:
+            # one cell per finite bound, then +Inf, then the running sum
+            cells = self.series[labels] = [0.0] * (len(self.bounds) + 2)
+        cells[bisect_left(self.bounds, value)] += 1
+        cells[-1] += value
 
 
 class EventMetrics(Collector):
@@ -143,46 +165,39 @@ class EventMetrics(Collector):
     """
 
     def __init__(self, wait_buckets: Sequence[float], handle_buckets: Sequence[float]) -> None:
-        self.counts: dict[tuple[str, str, str, str], int] = {}
-        self.histograms: dict[str, tuple[tuple[float, ...], _Series]] = {
-            "wait": (tuple(wait_buckets), {}),
-            "handle": (tuple(handle_buckets), {}),
+        #: counter key (see `_COUNTERS`) -> labels -> count
+        self.counters: dict[str, dict[Labels, int]] = {key: {} for key, _, _ in _COUNTERS}
+        self.histograms: dict[str, EventHistogram] = {
+            "wait": EventHistogram(wait_buckets),
+            "handle": EventHistogram(handle_buckets),
         }
 
-    def count(self, metric: str, team: str, queue: str, channel: str) -> None:
-        key = (metric, team, queue, channel)
-        counts = self.counts
-        counts[key] = counts.get(key, 0) + 1
-
-    def observe(self, metric: str, labels: tuple[str, str, str], value: float) -> None:
-        bounds, series = self.histograms[metric]
-        cells = series.get(labels)
-        if cells is None:
-            # one cell per finite bound, then +Inf, then the running sum
-            cells = series[labels] = [0.0] * (len(bounds) + 2)
-        cells[bisect_left(bounds, value)] += 1
-        cells[-1] += value
+    def count(self, metric: str, labels: Labels) -> None:
+        counts = self.counters[metric]
+        counts[labels] = counts.get(labels, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
-        by_metric: dict[str, list[tuple[tuple[str, str, str], int]]] = {}
-        for (metric, team, queue, channel), value in list(self.counts.items()):
-            by_metric.setdefault(metric, []).append(((team, queue, channel), value))
         for key, name, doc in _COUNTERS:
             counter = CounterMetricFamily(f"{PREFIX}_{name}", doc, labels=QUEUE_LABELS)
-            for labels, value in by_metric.get(key, ()):
-                counter.add_metric(labels, value)
+            for labels, value in list(self.counters[key].items()):
+                counter.add_metric(_plain(labels), value)
             yield counter
         for metric, (name, doc) in _HISTOGRAMS.items():
-            bounds, series = self.histograms[metric]
-            edges = [_edge(bound) for bound in bounds] + ["+Inf"]
+            cells_of = self.histograms[metric]
+            edges = [_edge(bound) for bound in cells_of.bounds] + ["+Inf"]
             histogram = HistogramMetricFamily(f"{PREFIX}_{name}", doc, labels=QUEUE_LABELS)
-            for labels, cells in list(series.items()):
+            for labels, cells in list(cells_of.series.items()):
                 cumulative, running = [], 0.0
                 for edge, cell in zip(edges, cells[:-1], strict=True):
                     running += cell
                     cumulative.append((edge, running))
-                histogram.add_metric(labels, cumulative, sum_value=cells[-1])
+                histogram.add_metric(_plain(labels), cumulative, sum_value=cells[-1])
             yield histogram
+
+
+def _plain(labels: Labels) -> list[str]:
+    """Label values as plain strings (a `Channel` member becomes its value)."""
+    return [str(value) for value in labels]
 
 
 def _edge(bound: float) -> str:
@@ -229,6 +244,13 @@ class MetricsRecorder:
             with_thresholds(HANDLE_BUCKETS, self.thresholds),
         )
         self.registry.register(self.events)
+        # The hot handlers' own references, one attribute read away.
+        self._received = self.events.counters["received"]
+        self._routed = self.events.counters["routed"]
+        self._wait = self.events.histograms["wait"]
+        self._handle = self.events.histograms["handle"]
+        #: per-kind handlers: this is a `RoutedSubscriber`
+        self.handlers: Mapping[EventKind, Callable[[InteractionEvent], None]] = self._routes()
         self.decision = Histogram(
             f"{PREFIX}_routing_decision_seconds",
             "Time to take one routing decision (pick and reserve).",
@@ -249,33 +271,56 @@ class MetricsRecorder:
         )
 
     # -- subscriber --------------------------------------------------------------
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, AgentEvent):
-            return  # presence is state: the snapshot collector reports it
-        kind = event.kind
-        counted = _COUNTED_KINDS.get(kind)
-        if counted is not None:
-            self._count_transition(event, counted)
-        elif kind == EventKind.QUEUED:
-            if event.previous is None:
-                self.events.count("received", event.team, event.queue, event.channel.value)
-        elif kind == EventKind.COMPLETED:
-            if event.handled is not None:
-                self.events.observe(
-                    "handle", (event.team, event.queue, event.channel.value), event.handled
-                )
-        elif kind == EventKind.SLA_BREACHED:
-            self.events.count("breaches", event.team, event.queue, event.channel.value)
-        elif kind == EventKind.SLA_AT_RISK:
-            self.events.count("at_risk", event.team, event.queue, event.channel.value)
+    def _routes(self) -> dict[EventKind, Callable[[InteractionEvent], None]]:
+        handlers: dict[EventKind, Callable[[InteractionEvent], None]] = {
+            kind: self._counter(key) for kind, key in _COUNTED_KINDS.items()
+        }
+        handlers.update({
+            EventKind.QUEUED: self._on_queued,
+            EventKind.ASSIGNED: self._on_assigned,
+            EventKind.ABANDONED: self._on_abandoned,
+            EventKind.COMPLETED: self._on_completed,
+        })
+        return handlers
 
-    def _count_transition(self, event: InteractionEvent, counter: str) -> None:
-        team, queue, channel = event.team, event.queue, event.channel.value
-        self.events.count(counter, team, queue, channel)
-        if event.kind == EventKind.ASSIGNED:
-            self.events.observe("wait", (team, queue, channel), event.waited)
-        elif event.kind == EventKind.ABANDONED and event.waited <= self._short_abandon(event):
-            self.events.count("short_abandoned", team, queue, channel)
+    def __call__(self, event: Event) -> None:
+        """Take any event (for callers outside a bus); presence is ignored (the snapshot
+        collector reports it as state)."""
+        if isinstance(event, InteractionEvent):
+            handler = self.handlers.get(event.kind)
+            if handler is not None:
+                handler(event)
+
+    def _counter(self, key: str) -> Callable[[InteractionEvent], None]:
+        counts = self.events.counters[key]
+
+        def count(event: InteractionEvent) -> None:
+            labels = (event.team, event.queue, event.channel)
+            counts[labels] = counts.get(labels, 0) + 1
+
+        return count
+
+    def _on_queued(self, event: InteractionEvent) -> None:
+        if event.previous is None:  # re-queued after a transfer is not a new arrival
+            received = self._received
+            labels = (event.team, event.queue, event.channel)
+            received[labels] = received.get(labels, 0) + 1
+
+    def _on_assigned(self, event: InteractionEvent) -> None:
+        routed = self._routed
+        labels = (event.team, event.queue, event.channel)
+        routed[labels] = routed.get(labels, 0) + 1
+        self._wait.observe(labels, event.waited)
+
+    def _on_abandoned(self, event: InteractionEvent) -> None:
+        labels = (event.team, event.queue, event.channel)
+        self.events.count("abandoned", labels)
+        if event.waited <= self._short_abandon(event):
+            self.events.count("short_abandoned", labels)
+
+    def _on_completed(self, event: InteractionEvent) -> None:
+        if event.handled is not None:
+            self._handle.observe((event.team, event.queue, event.channel), event.handled)
 
     def _short_abandon(self, event: InteractionEvent) -> float:
         if callable(self.short_abandon):

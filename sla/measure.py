@@ -19,10 +19,10 @@ which is when its outcome against the threshold becomes known.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.events import Event, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 from sla.figures import Figures, Tally
@@ -34,19 +34,6 @@ DEFAULT_WINDOWS: tuple[float, ...] = (300.0, 3600.0)
 DEFAULT_HISTORY = 96  # 24 h of 15-minute intervals
 
 TeamChannel = tuple[str, Channel]
-
-#: Event kinds that change a tally; everything else is ignored cheaply.
-_COUNTED = frozenset(
-    {
-        EventKind.ASSIGNED,
-        EventKind.ABANDONED,
-        EventKind.EXPIRED,
-        EventKind.COMPLETED,
-        EventKind.SLA_BREACHED,
-        EventKind.SLA_AT_RISK,
-    }
-)
-
 
 @dataclass(frozen=True, slots=True)
 class IntervalFigures:
@@ -110,13 +97,17 @@ class _Series:
 
     Rolling windows are sums of the per-second tallies, so they are exact to the
     second and memory is bounded by the longest window (not by the traffic in it).
+    `second` and `current` cache the latest second's (per-second, interval) tallies:
+    events mostly arrive in time order, so most events find them there.
     """
 
-    __slots__ = ("intervals", "seconds")
+    __slots__ = ("current", "intervals", "second", "seconds")
 
     def __init__(self) -> None:
         self.intervals: dict[float, Tally] = {}
         self.seconds: dict[int, Tally] = {}
+        self.second = -1
+        self.current: tuple[Tally, Tally] = (Tally(), Tally())
 
 
 #: Event time between two prunes of expired per-second tallies.
@@ -129,10 +120,13 @@ class ServiceLevelTracker:
     The threshold for an answer is the policy of its team, channel and — when the core
     puts them in the event's `detail` — its `sla_class` and `public` flag; a numeric
     `detail["threshold"]` (the deadline the core used) wins over the lookup.
+
+    It is a `RoutedSubscriber`: the bus calls one handler per counted kind, so events it
+    does not count never reach it (and are not even built if nobody else wants them).
     """
 
     __slots__ = ("_formula", "_history", "_interval", "_latest", "_next_prune", "_policies",
-                 "_series", "_windows")
+                 "_series", "_windows", "handlers")
 
     def __init__(
         self,
@@ -156,41 +150,85 @@ class ServiceLevelTracker:
         self._series: dict[TeamChannel, _Series] = {}
         self._latest = -math.inf
         self._next_prune = -math.inf
+        self.handlers: Mapping[EventKind, Callable[[InteractionEvent], None]] = {
+            EventKind.ASSIGNED: self._on_assigned,
+            EventKind.ABANDONED: self._on_abandoned,
+            EventKind.EXPIRED: self._on_expired,
+            EventKind.COMPLETED: self._on_completed,
+            EventKind.SLA_BREACHED: self._on_breached,
+            EventKind.SLA_AT_RISK: self._on_at_risk,
+        }
 
     # -- subscriber --------------------------------------------------------------
     def __call__(self, event: Event) -> None:
-        if isinstance(event, AgentEvent):
-            return
-        kind = event.kind
-        if kind not in _COUNTED:
-            return
+        """Take any event (for callers outside a bus); uncounted kinds are ignored."""
+        if isinstance(event, InteractionEvent):
+            handler = self.handlers.get(event.kind)
+            if handler is not None:
+                handler(event)
+
+    def _on_assigned(self, event: InteractionEvent) -> None:
+        waited = event.waited
+        threshold = event.detail.get("threshold")
+        if threshold.__class__ is float:  # what the core sends; anything else is checked
+            within = waited <= threshold
+        else:
+            within = _within(event, self._policy_for(event), waited)
+        for tally in self._tallies(event):
+            tally.answered += 1
+            tally.answered_within += within
+            tally.wait_total += waited
+
+    def _on_abandoned(self, event: InteractionEvent) -> None:
+        short = self._policy_for(event).short(event.waited)
+        for tally in self._tallies(event):
+            tally.abandoned += 1
+            tally.short_abandoned += short
+
+    def _on_expired(self, event: InteractionEvent) -> None:
+        for tally in self._tallies(event):
+            tally.expired += 1
+
+    def _on_completed(self, event: InteractionEvent) -> None:
+        handled = event.handled or 0.0
+        for tally in self._tallies(event):
+            tally.completed += 1
+            tally.handle_total += handled
+
+    def _on_breached(self, event: InteractionEvent) -> None:
+        for tally in self._tallies(event):
+            tally.breaches += 1
+
+    def _on_at_risk(self, event: InteractionEvent) -> None:
+        for tally in self._tallies(event):
+            tally.at_risk += 1
+
+    def _tallies(self, event: InteractionEvent) -> tuple[Tally, Tally]:
+        """The (per-second, interval) tallies the event counts in."""
         pair = (event.team, event.channel)
         series = self._series.get(pair)
         if series is None:
             series = self._series[pair] = _Series()
         at = event.at
+        second = math.floor(at)
+        if second == series.second:
+            return series.current
         start = math.floor(at / self._interval) * self._interval
         interval = series.intervals.get(start)
         if interval is None:
             interval = series.intervals[start] = Tally()
-        second = math.floor(at)
         slot = series.seconds.get(second)
         if slot is None:
             slot = series.seconds[second] = Tally()
-        if kind == EventKind.COMPLETED:
-            value, within, short = event.handled or 0.0, False, False
-        else:
-            policy = self._policy_for(event)
-            value = event.waited
-            within = _within(event, policy, value)
-            short = policy.short(value)
-        _apply(interval, kind, value, within, short)
-        _apply(slot, kind, value, within, short)
+        tallies = (slot, interval)
+        if second > series.second:  # time moved on: this is the new latest second
+            series.second, series.current = second, tallies
         if at > self._latest:
             self._latest = at
             if at >= self._next_prune:
                 self._next_prune = at + _PRUNE_EVERY
                 self._prune()
+        return tallies
 
     def interval_start(self, at: float) -> float:
         return math.floor(at / self._interval) * self._interval
@@ -212,6 +250,8 @@ class ServiceLevelTracker:
                 del series.seconds[second]
             for start in [s for s in series.intervals if s < oldest_interval]:
                 del series.intervals[start]
+            if series.second <= horizon:  # its cached tallies may be gone: forget them
+                series.second = -1
 
     # -- reading -----------------------------------------------------------------
     def stats(self, now: float, snapshot: Snapshot | None = None) -> SlaStats:
@@ -268,25 +308,6 @@ def _within(event: InteractionEvent, policy: SlaPolicy, waited: float) -> bool:
     if isinstance(threshold, int | float) and not isinstance(threshold, bool):
         return waited <= threshold
     return policy.within(waited)
-
-
-def _apply(tally: Tally, kind: EventKind, value: float, within: bool, short: bool) -> None:
-    if kind == EventKind.ASSIGNED:
-        tally.answered += 1
-        tally.answered_within += within
-        tally.wait_total += value
-    elif kind == EventKind.ABANDONED:
-        tally.abandoned += 1
-        tally.short_abandoned += short
-    elif kind == EventKind.EXPIRED:
-        tally.expired += 1
-    elif kind == EventKind.COMPLETED:
-        tally.completed += 1
-        tally.handle_total += value
-    elif kind == EventKind.SLA_BREACHED:
-        tally.breaches += 1
-    elif kind == EventKind.SLA_AT_RISK:
-        tally.at_risk += 1
 
 
 def _occupancy(snapshot: Snapshot | None) -> Mapping[str, float]:
