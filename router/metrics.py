@@ -335,21 +335,34 @@ class MetricsRecorder:
         registry: CollectorRegistry | None = None,
     ) -> MetricsRecorder:
         """The usual construction: buckets, short abandons and targets from the SLA file."""
+        recorder = cls(
+            registry=registry,
+            thresholds=policies.thresholds(),
+            snapshot=snapshot,
+            sla_targets=_targets_of(policies),
+        )
+        recorder.set_policies(policies)
+        return recorder
+
+    def set_policies(self, policies: SlaPolicies) -> tuple[float, ...]:
+        """Follow a live SLA change: target gauges and short-abandon times at once.
+
+        Histogram buckets cannot change under a running series (Prometheus would see a
+        different histogram), so they stay as built. Returns the new thresholds that are
+        not a wait bucket edge: until a restart, PromQL service level for those is only
+        as exact as the nearest edges.
+        """
 
         def short_abandon(team: str, channel: Channel) -> float:
             return policies.headline(team, channel).short_abandon
 
-        targets = []
-        for team, channel in policies.team_channels():
-            policy = policies.headline(team, channel)
-            targets.append((team, channel.value, policy.threshold, policy.target))
-        return cls(
-            registry=registry,
-            thresholds=policies.thresholds(),
-            snapshot=snapshot,
-            sla_targets=targets,
-            short_abandon=short_abandon,
-        )
+        self.short_abandon = short_abandon
+        if self.collector is None:
+            self.collector = SnapshotCollector(None, self)
+            self.registry.register(self.collector)
+        self.collector.set_targets(_targets_of(policies))
+        edges = set(self.events.histograms["wait"].bounds)
+        return tuple(sorted(t for t in set(policies.thresholds()) if float(t) not in edges))
 
     # -- called by the service, rules and store ------------------------------------
     def observe_decision(self, seconds: float) -> None:
@@ -360,6 +373,15 @@ class MetricsRecorder:
 
     def count_store_error(self, operation: str) -> None:
         self.store_errors.labels(operation).inc()
+
+
+def _targets_of(policies: SlaPolicies) -> list[tuple[str, str, float, float]]:
+    """(team, channel, threshold, target) of every configured team × channel."""
+    targets = []
+    for team, channel in policies.team_channels():
+        policy = policies.headline(team, channel)
+        targets.append((team, channel.value, policy.threshold, policy.target))
+    return targets
 
 
 class SnapshotCollector(Collector):
@@ -374,6 +396,9 @@ class SnapshotCollector(Collector):
         self._snapshot = snapshot
         self._recorder = recorder
         self._sla_targets = tuple(sla_targets)
+
+    def set_targets(self, sla_targets: Sequence[tuple[str, str, float, float]]) -> None:
+        self._sla_targets = tuple(sla_targets)  # one assignment: a scrape sees old or new
 
     def describe(self) -> Iterable[Metric]:
         # Names only, so registering never calls the store.

@@ -606,9 +606,10 @@ class Runtime:
     def set_policies(self, policies: SlaPolicies) -> None:
         """Swap the SLA policy set: interactions enqueued from now on get its deadlines.
 
-        Waiting work keeps the deadline it was ordered by. The service-level tracker's
-        targets and short-abandon times, and the Prometheus histogram buckets and target
-        gauges, are built at start: they follow the new set after a restart.
+        Waiting work keeps the deadline it was ordered by. `/stats` targets, short
+        abandons and the Prometheus target gauges follow at once; the wait histogram's
+        bucket edges are fixed per process (a running series cannot change buckets), so a
+        new threshold that is not an edge is logged and becomes one at the next restart.
         On a shared store the caller announces the set (`announce_policies`) and every
         other worker applies it here too.
         """
@@ -621,6 +622,11 @@ class Runtime:
             raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes;"
                                 " edit sla.yaml and restart the workers")
         self.policies = policies
+        self.tracker.set_policies(policies)
+        off_edge = self.metrics.set_policies(policies)
+        if off_edge:
+            log.warning("SLA thresholds %s s are not wait-histogram bucket edges until a"
+                        " restart: PromQL service level for them is approximate", off_edge)
 
     def _check_candidate(self, candidate: Topology) -> tuple[Problem, ...]:
         check_serving_queues(candidate)

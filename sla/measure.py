@@ -230,6 +230,11 @@ class ServiceLevelTracker:
                 self._prune()
         return tallies
 
+    def set_policies(self, policies: SlaPolicies) -> None:
+        """Follow a live SLA change: targets, thresholds and short-abandon times of
+        what is counted from now on (tallies already counted keep their outcome)."""
+        self._policies = policies
+
     def interval_start(self, at: float) -> float:
         return math.floor(at / self._interval) * self._interval
 

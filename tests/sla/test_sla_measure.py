@@ -289,3 +289,18 @@ def test_arrival_order_does_not_change_the_figures(
     for _, mine, theirs in figures:
         for name, value in asdict(theirs).items():
             assert getattr(mine, name) == (value if value is None else pytest.approx(value))
+
+
+def test_live_policy_change_applies_to_what_is_counted_next() -> None:
+    from sla.policy import SlaPolicy
+
+    strict = SlaPolicies([SlaPolicy("csr", Channel.VOICE, threshold=10.0, target=0.9,
+                                    short_abandon=2.0)])
+    tracker = ServiceLevelTracker(SlaPolicies.defaults())
+    tracker(abandoned(10, waited=4))  # short under the defaults (5 s)
+    tracker.set_policies(strict)
+    tracker(abandoned(20, waited=4))  # long under the new policy (2 s)
+    voice = tracker.stats(now=30).get("csr", Channel.VOICE)
+    assert voice is not None
+    assert (voice.threshold, voice.target) == (10.0, 0.9)
+    assert (voice.interval.abandoned, voice.interval.short_abandoned) == (2, 1)

@@ -221,3 +221,24 @@ def test_short_abandon_seconds_without_policies() -> None:
 
 def test_bucket_edges_merge_thresholds() -> None:
     assert with_thresholds((1, 5, 20), (20.0, 7.5)) == (1.0, 5.0, 7.5, 20.0)
+
+
+def test_live_policy_change_moves_target_gauges_and_short_abandons() -> None:
+    from sla.policy import SlaPolicy
+
+    before = SlaPolicies([SlaPolicy("csr", Channel.VOICE, threshold=20.0, target=0.8,
+                                    short_abandon=5.0)])
+    after = SlaPolicies([SlaPolicy("csr", Channel.VOICE, threshold=47.0, target=0.95,
+                                   short_abandon=12.0)])
+    recorder = MetricsRecorder.from_policies(before)
+    recorder(abandoned(10, waited=10))  # long under the old policy
+    off_edge = recorder.set_policies(after)
+    recorder(abandoned(20, waited=10))  # short under the new one
+    families = parse(render(recorder.registry))
+    assert families["omniroute_sla_threshold_seconds"] == {L(team="csr", channel="voice"): 47.0}
+    assert families["omniroute_sla_target_ratio"] == {L(team="csr", channel="voice"): 0.95}
+    assert families["omniroute_interactions_short_abandoned_total"] == {VOICE_GENERAL: 1.0}
+    assert families["omniroute_interactions_abandoned_total"] == {VOICE_GENERAL: 2.0}
+    # 47 s was not a bucket edge when the histogram was built: reported, not re-bucketed
+    assert off_edge == (47.0,)
+    assert recorder.set_policies(before) == ()
