@@ -101,6 +101,20 @@ async def test_loading_reply_is_a_busy_loading_error(redis_url: str) -> None:
         await mux.aclose()
 
 
+def test_works_on_uvloop(redis_url: str) -> None:
+    # the service runs on uvloop (router.service.run), whose transports differ
+    import uvloop
+
+    async def go() -> list[str]:
+        mux = Multiplexer(redis_url)
+        try:
+            return list(await asyncio.gather(*(mux.call(["ECHO", str(n)]) for n in range(50))))
+        finally:
+            await mux.aclose()
+
+    assert uvloop.run(go()) == [str(n) for n in range(50)]
+
+
 def test_each_event_loop_gets_its_own_connection(redis_url: str) -> None:
     url = redis_url.rsplit("/", 1)[0] + "/3"  # another database: SELECT on connect
     mux = Multiplexer(url)
