@@ -329,8 +329,8 @@ class RedisStore:
             self._publish(reply[1], now)
         return reply[2]
 
-    def _publish(self, raw: Iterable[list[str]], now: float) -> None:
-        for event in raw:
+    def _publish(self, raw: str, now: float) -> None:
+        for event in json.loads(raw):
             self.bus.publish(self._event(event, now))
 
     def _event(self, raw: list[str], now: float) -> Event:
