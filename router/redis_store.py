@@ -96,7 +96,7 @@ from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import MaxWaitAction, RoutingPlan, target_after
 from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
-from router.redis_mux import Multiplexer
+from router.redis_mux import Multiplexer, pack_args
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
@@ -107,6 +107,9 @@ _LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
 _CHANNELS = tuple(Channel)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 _HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+#: Interactions kept by `RedisStore._facts` (their views skip decoding the facts)
+_FACTS_KEPT = 4096
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 #: Seconds between the snapshots refreshed for synchronous readers (metrics scrapes).
 SNAPSHOT_EVERY = 1.0
 
@@ -242,6 +245,9 @@ class RedisStore:
             str(self.settings.retain_finished), _f(self.settings.idempotency_ttl),
             str(stream_maxlen),
         ))
+        self._heads: dict[str, bytes] = {}
+        #: interactions this worker ingested, by their encoded facts (what views return)
+        self._facts: dict[str, Interaction] = {}
         self._ready = False
         self._setting_up: asyncio.Task[None] | None = None
         self._defs_sent: set[str] = set()
@@ -295,11 +301,13 @@ class RedisStore:
     async def _call(self, op: str, args: Sequence[str], now: float) -> Any:
         """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached."""
         self.round_trips += 1
-        try:
-            return await self._mux.call(
-                ("FCALL", f"{self.library}_{op}", "1", self.prefix, _f(now), self._common,
-                 *args)
+        head = self._heads.get(op)
+        if head is None:  # FCALL name 1 prefix: the same bytes on every call of `op`
+            head = self._heads[op] = pack_args(
+                ("FCALL", f"{self.library}_{op}", "1", self.prefix)
             )
+        try:
+            return await self._mux.call((_f(now), self._common, *args), head, 4)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
 
@@ -454,8 +462,17 @@ class RedisStore:
         dedup = f"{interaction.channel.value}:{interaction.idempotency_key}"
         known = plan.queue in self.topology.queues
         legs, buckets = self._leg(interaction, plan, now) if known else ("{}", [])
+        facts = encode_interaction(interaction)
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
-                encode_interaction(interaction), plan.queue]
+                facts, plan.queue]
+        # The views of this interaction return these facts: keep the object, so they need
+        # not be decoded again (bounded: the oldest half goes when it is full). Only when
+        # decoding would give an equal object (JSON turns tuples into lists).
+        if all(type(v) in _JSON_SCALARS for v in interaction.attributes.values()):
+            if len(self._facts) >= _FACTS_KEPT:
+                for old in list(self._facts)[: _FACTS_KEPT // 2]:
+                    del self._facts[old]
+            self._facts[facts] = interaction
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now)
         return IngestResult(iid, created == "1", Status(status))
 
@@ -714,7 +731,8 @@ class RedisStore:
         if moved == "1":  # overflowed: the core replaces the plan's queue and max wait
             plan = replace(plan, queue=queue, max_wait=None)
         return WorkView(
-            interaction=decode_interaction(facts), plan=plan, status=Status(status),
+            interaction=self._facts.get(facts) or decode_interaction(facts), plan=plan,
+            status=Status(status),
             queue=queue, team=self.topology.team_of(queue), priority=int(priority),
             enqueued_at=float(enqueued), due_at=float(due), agent_id=agent_id or None,
             disposition=_unopt(disposition), history=tuple(_entry(h) for h in history),
@@ -777,7 +795,9 @@ class _MissingDefinition(Exception):
     """A bucket definition this process believed sent is gone (the server was flushed)."""
 
 
+@lru_cache(maxsize=65536)
 def _entry(raw: str) -> HistoryEntry:
+    """Memoized: the view after each transition repeats the entries of the ones before."""
     at, event, agent_id, queue, reason = json.loads(raw)
     return HistoryEntry(float(at), event, agent_id or None, queue, _unopt(reason))
 
