@@ -44,3 +44,24 @@ async def test_stream_entries_rebuild_the_local_events(redis_url: str) -> None:
             assert theirs.detail == mine.detail
     finally:
         await store.close()
+
+
+async def test_empty_fields_are_left_out_and_read_back_as_empty(redis_url: str) -> None:
+    clock = VirtualClock(start=7_000.0)
+    store = RedisStore(TOPOLOGY, clock, url=redis_url)
+    seen: list[Event] = []
+    store.subscribe(seen.append)
+    try:
+        await store.ingest(make_interaction(Channel.CHAT, id="e1"), RoutingPlan("general"))
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        [(_, fields)] = client.xrange(site_prefix(TOPOLOGY.site) + "events")
+        client.close()
+        assert not {"prev", "agent", "reason", "aat", "detail", "pri"} & set(fields)
+        [local] = [e for e in seen if isinstance(e, InteractionEvent)]
+        remote = event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
+        assert isinstance(remote, InteractionEvent)
+        assert (remote.priority, remote.previous, remote.agent_id, remote.reason) == (
+            local.priority, local.previous, local.agent_id, local.reason) == (0, None, None,
+                                                                               None)
+    finally:
+        await store.close()
