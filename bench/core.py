@@ -15,7 +15,8 @@ What is measured (virtual clock, so timers never interfere):
 - GC: the engine runs with the collector tuned as the service tunes it
   (`router.service.tune_gc`: freeze what exists, gen0 threshold 50,000).
 - subscribers: the lifecycle rate again with the SLA tracker and Prometheus recorder
-  subscribed, for their overhead.
+  subscribed, for their overhead; also on top of a catch-all subscriber, as when served
+  (`--subscribers-only` runs just this section, about a minute).
 """
 
 from __future__ import annotations
@@ -236,18 +237,46 @@ def run(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
         del engine, workload
         gc.collect()
 
-    agents, queued = plan.lifecycle_sizes[0]
-    for label, subscribed in (("without", False), ("with", True)):
-        engine, clock, workload, _ = build(agents, queued, push=False)
-        if subscribed:
-            attach_subscribers(engine)
-        rates = [pull_lifecycles(engine, clock, workload, plan.lifecycles)[0]
-                 for _ in range(plan.repeats)]
-        results["subscribers"][label] = summarize(rates)
-    without = results["subscribers"]["without"]["median"]
-    with_ = results["subscribers"]["with"]["median"]
-    results["subscribers"]["overhead_fraction"] = 1 - with_ / without
+    results["subscribers"] = subscriber_overhead(plan, progress)
     return results
+
+
+def subscriber_overhead(
+    plan: Plan, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Lifecycles/s of identical engines that differ only in their subscribers.
+
+    - without: no subscriber at all (the core builds no event);
+    - with: the SLA tracker and the Prometheus recorder (the issue's measure);
+    - catch_all and catch_all_with: the same pair on top of one catch-all subscriber,
+      which stands in for what a served engine always has (the service's wake-up and
+      the SSE hub take every event), so every event is built either way: the cost
+      the tracker and recorder add in production.
+    The engines take turns, run by run, so a slower moment of the machine falls on all.
+    """
+    agents, queued = plan.lifecycle_sizes[0]
+    setups: dict[str, tuple[bool, bool]] = {  # label -> (catch-all, tracker + recorder)
+        "without": (False, False), "with": (False, True),
+        "catch_all": (True, False), "catch_all_with": (True, True),
+    }
+    engines = {}
+    for label, (catch_all, measured) in setups.items():
+        engine, clock, workload, _ = build(agents, queued, push=False)
+        if catch_all:
+            engine.subscribe(lambda event: None)
+        if measured:
+            attach_subscribers(engine)
+        engines[label] = (engine, clock, workload)
+    rates: dict[str, list[float]] = {label: [] for label in setups}
+    for run_number in range(plan.repeats):
+        progress(f"subscriber overhead: run {run_number + 1} of {plan.repeats}")
+        for label, (engine, clock, workload) in engines.items():
+            rates[label].append(pull_lifecycles(engine, clock, workload, plan.lifecycles)[0])
+    out: dict[str, Any] = {label: summarize(found) for label, found in rates.items()}
+    out["overhead_fraction"] = 1 - out["with"]["median"] / out["without"]["median"]
+    out["overhead_fraction_on_catch_all"] = (
+        1 - out["catch_all_with"]["median"] / out["catch_all"]["median"])
+    return out
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -268,11 +297,18 @@ def markdown(results: dict[str, Any]) -> str:
     for row in results["scaling"]:
         lines.append(f"| {row['queued']:,} | {row['p50_us']:.1f} | {row['p99_us']:.1f} |"
                      f" {row['rss_bytes_per_queued']:,.0f} |")
-    subs = results["subscribers"]
-    lines += ["", f"Subscribers (SLA tracker + Prometheus recorder): "
-              f"{subs['without']['median']:,.0f} → {subs['with']['median']:,.0f} lifecycles/s"
-              f" ({subs['overhead_fraction']:.0%} overhead)."]
+    if "subscribers" in results:
+        lines += ["", subscribers_markdown(results["subscribers"])]
     return "\n".join(lines)
+
+
+def subscribers_markdown(subs: dict[str, Any]) -> str:
+    return (f"Subscribers (SLA tracker + Prometheus recorder): "
+            f"{subs['without']['median']:,.0f} → {subs['with']['median']:,.0f} lifecycles/s"
+            f" ({subs['overhead_fraction']:.1%} overhead); on top of a catch-all subscriber"
+            f" (as when served): {subs['catch_all']['median']:,.0f} →"
+            f" {subs['catch_all_with']['median']:,.0f}"
+            f" ({subs['overhead_fraction_on_catch_all']:.1%}).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,8 +316,17 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser.add_argument("--subscribers-only", action="store_true",
+                        help="only the subscriber-overhead section (about a minute)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.subscribers_only:
+        subs = subscriber_overhead(plan)
+        print(subscribers_markdown(subs))
+        if not args.no_write:
+            params = {"quick": args.quick, "plan": plan.__dict__}
+            print(f"wrote {write_result('core-subscribers', params, {'subscribers': subs})}")
+        return 0
     results = run(plan)
     print(markdown(results))
     if not args.no_write:

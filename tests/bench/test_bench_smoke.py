@@ -14,7 +14,10 @@ def test_core_quick_plan_produces_every_section() -> None:
     assert [row["queued"] for row in results["lifecycles"]] == [300]
     assert results["lifecycles"][0]["lifecycles_per_s"]["median"] > 0
     assert results["scaling"][0]["queued"] == 200
-    assert set(results["subscribers"]) == {"without", "with", "overhead_fraction"}
+    assert set(results["subscribers"]) == {
+        "without", "with", "catch_all", "catch_all_with", "overhead_fraction",
+        "overhead_fraction_on_catch_all",
+    }
     assert "| agents | queued |" in core.markdown(results)
 
 
