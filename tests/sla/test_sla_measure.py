@@ -209,19 +209,21 @@ def test_rejects_bad_settings(kwargs: dict, message: str) -> None:
 
 
 _OUTCOMES = st.sampled_from([EventKind.ASSIGNED, EventKind.ABANDONED, EventKind.EXPIRED])
+#: (at, outcome, waited) rows within one hour
+_ROWS = st.lists(
+    st.tuples(
+        st.floats(min_value=0, max_value=3599, allow_nan=False),
+        _OUTCOMES,
+        st.floats(min_value=0, max_value=120, allow_nan=False),
+    ),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=80, deadline=None)
 @given(
-    st.lists(
-        st.tuples(
-            st.floats(min_value=0, max_value=3599, allow_nan=False),
-            _OUTCOMES,
-            st.floats(min_value=0, max_value=120, allow_nan=False),
-        ),
-        min_size=1,
-        max_size=60,
-    ),
+    _ROWS,
     st.sampled_from(list(SlFormula)),
 )
 def test_intervals_and_window_agree_with_brute_force(
@@ -253,15 +255,7 @@ def test_intervals_and_window_agree_with_brute_force(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(
-            st.floats(min_value=0, max_value=3599, allow_nan=False),
-            _OUTCOMES,
-            st.floats(min_value=0, max_value=120, allow_nan=False),
-        ),
-        min_size=1,
-        max_size=40,
-    ),
+    _ROWS,
     st.randoms(use_true_random=False),
 )
 def test_arrival_order_does_not_change_the_figures(
