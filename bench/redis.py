@@ -14,7 +14,19 @@ the worker processes' CPU time, each per lifecycle. In the same run, for ratios:
 - the raw ceiling: pipelined PING and pipelined FCALL of a read-only function, one
   process (what this server does with no routing work and no per-call round trip);
 - a naive baseline: one Redis list per channel, LPUSH then BRPOP, no matching, no state,
-  with the same processes and coroutines (what "a queue in Redis" costs).
+  with the same processes and coroutines (what "a queue in Redis" costs);
+- the server floor: the server CPU of a function that does no routing, only as many
+  `redis.call`s per FCALL (cheap reads of one key) as the real functions averaged in the
+  4-call run, called as many times per lifecycle (pipelined, one process). What the
+  FCALL and redis.call machinery alone costs this Redis per lifecycle, hence the most
+  lifecycles/s one Redis core could give with this call structure and no Lua logic.
+
+A second flow, "merged", is reported next to the 4-call lifecycle: the desktop completes
+and asks for its next interaction in one call (`Store.complete_and_pull`), so a lifecycle
+is ingest → accept → complete_and_pull (3 FCALLs; a `pull` only when that returned
+nothing). Each agent first ingests one extra interaction, so one per agent is waiting when
+it completes (a backlog of `agents` per worker); without a backlog there is never a next
+interaction to hand out at completion and the flow degenerates into the 4-call one.
 """
 
 from __future__ import annotations
@@ -63,7 +75,7 @@ def topology(total_agents: int) -> Any:
 
 # ---------------------------------------------------------------------- store workers
 async def _store_worker(
-    url: str, index: int, plan: Plan, total_agents: int, start_at: float
+    url: str, index: int, plan: Plan, total_agents: int, start_at: float, merged: bool
 ) -> dict[str, Any]:
     from agents.model import Presence
     from router.redis_store import RedisStore
@@ -73,6 +85,11 @@ async def _store_worker(
     agents = [f"b{index * plan.agents + n}" for n in range(plan.agents)]
     for aid in agents:
         await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
+    if merged:  # the backlog: one interaction per agent waiting (see the module doc)
+        for aid in agents:
+            await store.ingest(Interaction(id=f"{aid}-0", channel=Channel.CHAT,
+                                           idempotency_key=f"{aid}-0", created_at=time.time()),
+                               RoutingPlan("general"))
     counts = [0]
     decisions: list[float] = []
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -99,7 +116,29 @@ async def _store_worker(
             await store.complete(aid, reservation.interaction_id, "done")
             counts[0] += 1
 
-    await asyncio.gather(*(agent_loop(aid) for aid in agents))
+    async def merged_loop(aid: str) -> None:
+        n = 0
+        plan_ = RoutingPlan("general")
+        held = None
+        while time.perf_counter() < stop:
+            n += 1
+            key = f"{aid}-{n}"
+            await store.ingest(
+                Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                            created_at=time.time()), plan_)
+            if held is None:
+                started = time.perf_counter()
+                held = await store.pull(aid)
+                decisions.append(time.perf_counter() - started)
+                if held is None:
+                    continue
+            await store.accept(aid, held.interaction_id)
+            started = time.perf_counter()  # the decision now rides on the completion
+            _, held = await store.complete_and_pull(aid, held.interaction_id, "done")
+            decisions.append(time.perf_counter() - started)
+            counts[0] += 1
+
+    await asyncio.gather(*((merged_loop if merged else agent_loop)(aid) for aid in agents))
     cpu = time.process_time() - cpu_before
     trips = store.round_trips - trips_before
     writes = store.socket_writes - writes_before
@@ -134,8 +173,8 @@ def _process(
 ) -> None:
     from router.service import run
 
-    if kind == "store":
-        result = run(_store_worker(url, index, plan, total, start_at))
+    if kind in ("store", "merged"):
+        result = run(_store_worker(url, index, plan, total, start_at, kind == "merged"))
     else:
         result = run(_list_worker(url, plan, start_at))
     results.put(result)
@@ -153,21 +192,27 @@ def _server_cpu(url: str) -> float:
         client.close()
 
 
-def _server_usec(url: str, reset: bool = False) -> tuple[int, int]:
-    """(calls, µs) the server spent in FCALL/LPUSH/BRPOP since the last reset."""
+def _server_usec(url: str, reset: bool = False) -> tuple[int, int, int]:
+    """(calls, µs) the server spent in FCALL/LPUSH/BRPOP since the last reset, and the
+    commands that functions ran meanwhile (their redis.calls)."""
     import redis as sync_redis
 
     client = sync_redis.Redis.from_url(url, decode_responses=True)
     try:
         if reset:
             client.config_resetstat()
-            return 0, 0
+            return 0, 0, 0
         stats = client.info("commandstats")
         calls = usec = 0
         for name in ("cmdstat_fcall", "cmdstat_lpush", "cmdstat_brpop"):
             calls += int(stats.get(name, {}).get("calls", 0))
             usec += int(stats.get(name, {}).get("usec", 0))
-        return calls, usec
+        inner = sum(
+            int(v["calls"]) for k, v in stats.items()
+            if k not in ("cmdstat_fcall", "cmdstat_lpush", "cmdstat_brpop", "cmdstat_info",
+                         "cmdstat_config|resetstat", "cmdstat_ping")
+        )
+        return calls, usec, inner
     finally:
         client.close()
 
@@ -189,7 +234,7 @@ def _scenario(kind: str, url: str, workers: int, plan: Plan) -> dict[str, Any]:
     _server_usec(url, reset=True)
     server_cpu = _server_cpu(url)
     parts = [results.get(timeout=plan.seconds + 60) for _ in procs]
-    _, server_usec = _server_usec(url)
+    _, server_usec, inner_calls = _server_usec(url)
     # (includes the few idle ms between the reset and the start, and after the end)
     server_cpu = _server_cpu(url) - server_cpu
     for proc in procs:
@@ -206,6 +251,8 @@ def _scenario(kind: str, url: str, workers: int, plan: Plan) -> dict[str, Any]:
         # Redis calls (FCALLs) per lifecycle; the store pipelines concurrent calls of one
         # process, so several calls can share one socket write (and one server read)
         "round_trips_per_lifecycle": trips / lifecycles if lifecycles else float("nan"),
+        # commands the functions ran (redis.call), per lifecycle
+        "redis_calls_per_lifecycle": inner_calls / lifecycles if lifecycles else None,
         "socket_writes_per_lifecycle": writes / lifecycles if lifecycles else None,
         "client_cpu_us_per_lifecycle": client_cpu / lifecycles * 1e6 if lifecycles else None,
         "server_cpu_us_per_lifecycle": server_cpu / lifecycles * 1e6 if lifecycles else None,
@@ -253,25 +300,86 @@ async def _ceiling(url: str, calls: int) -> dict[str, float]:
     return out
 
 
+#: A function with the routing functions' call structure and none of their logic: `n`
+#: reads of one small hash (a bulk reply each, like most of their redis.calls).
+_FLOOR_LIB = """#!lua name=omniroute_floor
+redis.register_function('omniroute_floor_touch', function(keys, args)
+  local key, n = keys[1] .. 'floor', tonumber(args[3])
+  for _ = 1, n do redis.call('HGET', key, 'st') end
+  return 'ok'
+end)
+"""
+
+
+async def _floor(url: str, calls_per_fcall: float, fcalls: int) -> dict[str, float]:
+    """Server CPU µs per FCALL of the floor function with `calls_per_fcall` redis.calls
+    (rounded) and with none, pipelined from one process (INFO cpu, like the scenarios)."""
+    from router.redis_store import RedisStore
+
+    store = RedisStore(topology(1), SystemClock(), url=url)
+    await store.next_timer_at()  # connects, loads the library: the same `_common` argument
+    client = store.client
+    await client.function_load(_FLOOR_LIB, replace=True)
+    await client.hset(f"{store.prefix}floor", "st", "queued")
+    out: dict[str, float] = {}
+    batch = 1000
+    for label, n in (("empty", 0), ("touch", round(calls_per_fcall))):
+        args = (1, store.prefix, repr(time.time()), store._common, str(n))
+        cpu = _server_cpu(url)
+        for _ in range(fcalls // batch):
+            pipe = client.pipeline(transaction=False)
+            for _ in range(batch):
+                pipe.fcall("omniroute_floor_touch", *args)
+            await pipe.execute()
+        out[f"{label}_server_cpu_us_per_fcall"] = (_server_cpu(url) - cpu) / fcalls * 1e6
+    out["redis_calls_per_fcall"] = float(round(calls_per_fcall))
+    await client.function_delete("omniroute_floor")
+    await store.close()
+    return out
+
+
+def _floor_summary(row: dict[str, Any], floor: dict[str, float]) -> dict[str, float]:
+    """The floor in a run's terms: server CPU per lifecycle of its FCALLs with no logic."""
+    fcalls = row["round_trips_per_lifecycle"]
+    floor_us = floor["touch_server_cpu_us_per_fcall"] * fcalls
+    return {
+        "fcalls_per_lifecycle": fcalls,
+        "floor_server_cpu_us_per_lifecycle": floor_us,
+        "floor_lifecycles_per_s_one_core": 1e6 / floor_us,
+        "empty_fcall_server_cpu_us_per_lifecycle": floor["empty_server_cpu_us_per_fcall"] * fcalls,
+        "measured_server_cpu_us_per_lifecycle": row["server_cpu_us_per_lifecycle"],
+        "measured_lifecycles_per_s_one_core": 1e6 / row["server_cpu_us_per_lifecycle"],
+    }
+
+
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
-    results: dict[str, Any] = {"store": [], "naive": []}
+    results: dict[str, Any] = {"store": [], "naive": [], "merged": []}
     with DevServer() as server:
         progress(f"server {server.binary} on port {server.port}")
         from router.service import run as run_async
 
         results["ceiling"] = run_async(_ceiling(server.url, plan.ceiling_calls))
         for workers in plan.workers:
-            for kind in ("store", "naive"):
+            for kind in ("store", "merged", "naive"):
                 _flush(server)
                 row = _scenario(kind, server.url, workers, plan)
                 progress(f"{kind} x{workers}: {row['lifecycles_per_s']:,.0f}/s")
                 results[kind].append(row)
         results["server"] = server.binary
-    for store_row, naive_row in zip(results["store"], results["naive"], strict=True):
-        store_row["fraction_of_naive"] = (
-            store_row["lifecycles_per_s"] / naive_row["lifecycles_per_s"]
-            if naive_row["lifecycles_per_s"] else None
-        )
+        # the floor for the 2-worker run (the target's), with its redis.calls per FCALL
+        two = next(r for r in results["store"] if r["workers"] == max(
+            w for w in plan.workers if w <= 2))
+        floor = run_async(_floor(server.url, two["redis_calls_per_lifecycle"]
+                                 / two["round_trips_per_lifecycle"], plan.ceiling_calls // 3))
+        results["floor"] = {"raw": floor, "store": _floor_summary(two, floor)}
+        merged_two = next(r for r in results["merged"] if r["workers"] == two["workers"])
+        results["floor"]["merged"] = _floor_summary(merged_two, floor)
+    for rows in (results["store"], results["merged"]):
+        for store_row, naive_row in zip(rows, results["naive"], strict=True):
+            store_row["fraction_of_naive"] = (
+                store_row["lifecycles_per_s"] / naive_row["lifecycles_per_s"]
+                if naive_row["lifecycles_per_s"] else None
+            )
     return results
 
 
@@ -286,26 +394,51 @@ def _flush(server: DevServer) -> None:
 def markdown(results: dict[str, Any]) -> str:
     ceiling = results["ceiling"]
     lines = [
-        "| workers | lifecycles/s | decision p50 ms | decision p99 ms | calls/lifecycle"
-        " | socket writes/lifecycle | server FCALL µs/lifecycle | server CPU µs/lifecycle"
-        " | client CPU µs/lifecycle | naive LPUSH+BRPOP/s | store / naive |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| flow | workers | lifecycles/s | decision p50 ms | decision p99 ms | FCALLs/lifecycle"
+        " | redis.calls/lifecycle | socket writes/lifecycle | server FCALL µs/lifecycle"
+        " | server CPU µs/lifecycle | client CPU µs/lifecycle | naive LPUSH+BRPOP/s"
+        " | store / naive |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row, naive in zip(results["store"], results["naive"], strict=True):
-        lines.append(
-            f"| {row['workers']} | {row['lifecycles_per_s']:,.0f} |"
-            f" {row['decision_p50_ms']:.2f} | {row['decision_p99_ms']:.2f} |"
-            f" {row['round_trips_per_lifecycle']:.2f} | {row['socket_writes_per_lifecycle']:.2f} |"
-            f" {row['server_us_per_lifecycle']:.0f} | {row['server_cpu_us_per_lifecycle']:.0f} |"
-            f" {row['client_cpu_us_per_lifecycle']:.0f} | {naive['lifecycles_per_s']:,.0f} |"
-            f" {row['fraction_of_naive']:.2f} |"
-        )
+    naive_by = {r["workers"]: r for r in results["naive"]}
+    for flow, rows in (("4-call", results["store"]), ("merged", results["merged"])):
+        for row in rows:
+            naive = naive_by[row["workers"]]
+            lines.append(
+                f"| {flow} | {row['workers']} | {row['lifecycles_per_s']:,.0f} |"
+                f" {row['decision_p50_ms']:.2f} | {row['decision_p99_ms']:.2f} |"
+                f" {row['round_trips_per_lifecycle']:.2f} |"
+                f" {row['redis_calls_per_lifecycle']:.1f} |"
+                f" {row['socket_writes_per_lifecycle']:.2f} |"
+                f" {row['server_us_per_lifecycle']:.0f} |"
+                f" {row['server_cpu_us_per_lifecycle']:.0f} |"
+                f" {row['client_cpu_us_per_lifecycle']:.0f} | {naive['lifecycles_per_s']:,.0f} |"
+                f" {row['lifecycles_per_s'] / naive['lifecycles_per_s']:.2f} |"
+            )
     lines += [
         "",
         f"Raw ceiling, one process: pipelined PING {ceiling['pipelined_ping_per_s']:,.0f}/s,"
         f" pipelined FCALL {ceiling['pipelined_fcall_per_s']:,.0f}/s, sequential PING"
         f" {ceiling['sequential_ping_per_s']:,.0f}/s. Server: {results['server']}.",
     ]
+    floor = results.get("floor")
+    if floor:
+        raw = floor["raw"]
+        for flow in ("store", "merged"):
+            f = floor[flow]
+            lines.append(
+                f"Floor/ceiling ({'4-call' if flow == 'store' else 'merged'}, 2 workers):"
+                f" {f['fcalls_per_lifecycle']:.2f} FCALLs/lifecycle of a function doing"
+                f" {raw['redis_calls_per_fcall']:.0f} redis.calls (HGET) and no logic cost"
+                f" {f['floor_server_cpu_us_per_lifecycle']:.0f} µs server CPU per lifecycle"
+                f" (empty FCALLs alone {f['empty_fcall_server_cpu_us_per_lifecycle']:.0f} µs),"
+                f" i.e. at most {f['floor_lifecycles_per_s_one_core']:,.0f} lifecycles/s on one"
+                f" Redis core with no routing logic; measured"
+                f" {f['measured_server_cpu_us_per_lifecycle']:.0f} µs ="
+                f" {f['measured_lifecycles_per_s_one_core']:,.0f}/s per Redis core."
+                f" 10,000/s needs <= 100 µs of server CPU per lifecycle (one core) plus the"
+                f" clients' CPU within the other."
+            )
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from agents.model import AgentProfile, Presence, Queue, Team
 from router.clock import Clock
 from router.deadlines import DeadlinePolicy
 from router.engine import EngineSettings, IngestResult, RoutingEngine
+from router.errors import AgentUnavailable
 from router.events import Subscriber
 from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
@@ -61,6 +62,15 @@ class MemoryStore:
     ) -> WorkView:
         self.engine.complete(agent_id, interaction_id, disposition)
         return self.engine.view(interaction_id)
+
+    async def complete_and_pull(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> tuple[WorkView, Reservation | None]:
+        view = await self.complete(agent_id, interaction_id, disposition)
+        try:
+            return view, self.engine.pull(agent_id)
+        except AgentUnavailable:  # offline: the completion stands, there is no next
+            return view, None
 
     async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
         self.engine.abandon(interaction_id, reason)

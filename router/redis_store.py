@@ -22,8 +22,12 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:ah:<agent>    hash: interactions held;   or:{site}:ax:<agent>  its index entries
     or:{site}:pref:<agent>  zset: interactions waiting for it as preferred agent
     or:{site}:arr:<q>|<ch>  zset: arrivals per queue × channel (depth, oldest wait)
-    or:{site}:timers        zset: every due timer;  or:{site}:keys / keyexp  idempotency
-    or:{site}:counts        hash: interactions per status; or:{site}:fin  finished, oldest first
+    or:{site}:timers        zset: every due timer, member `<seq>:<kind>:<token>:<id>`
+    or:{site}:tseq          counter: a call's block of timer sequence numbers (x100)
+    or:{site}:keys / keyexp hash / zset: idempotency keys and their expiry
+    or:{site}:cnt           hash: status moves ('from>to', '>queued') -> how many;
+                            or:{site}:counts  per-status tallies of older workers (read)
+    or:{site}:fin           list: finished interactions, oldest first
     or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit
     or:{site}:config        pub/sub channel: rules/config changes for every worker
 
@@ -42,13 +46,29 @@ differential state machine):
 - `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
+Rolling deploys: the stored layout has changed twice, and workers of different layouts
+must not serve one site together for long (upgrade every worker, then resume; or accept
+that, until all are upgraded, the figures below are wrong — routing stays atomic, no
+interaction is lost or double-assigned):
+- an item's current priority is its own field ('pri') and arrival-index scores are whole
+  microseconds (they were float seconds): an older worker reading an item a newer one
+  wrote, or the reverse, can misreport its priority in events and oldest-wait figures
+  (snapshot) until the item finishes;
+- per-status counts are kept as moves ('cnt'); older workers still write per-status
+  tallies ('counts'). The snapshot of a newer worker adds both, so it stays right; an
+  older worker's snapshot misses every move a newer worker made;
+- timer members take their sequence number from 'tseq' x 100 (one INCR per call, not per
+  timer). Timers due at the same instant fire in setting order once all workers are
+  upgraded; while old and new workers both set timers such ties may fire out of order.
+
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis and is
 announced on `or:{site}:config` (`watch_config`). The runtime announces each change
 with its content (JSON) and the other workers apply it (`adopt_topology`); published
 rule versions live in Redis (`router.redis_rules`). The topology itself is not
 persisted in Redis: a worker started later reads the configuration files.
 
-Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, complete) is 4.
+Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, complete) is 4,
+3 with `complete_and_pull` when work is waiting.
 The FCALLs of all coroutines of a worker share one pipelined connection
 (`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Server
 time is dominated by moving values between Redis and Lua (~2k instructions per value, ~1k
@@ -485,11 +505,7 @@ class RedisStore:
 
     async def pull(self, agent_id: str) -> Reservation | None:
         now = self.clock()
-        raw = await self._fcall("pull", [agent_id], now)
-        if not raw:
-            return None
-        iid, aid, channel, queue, reserved, expires = raw
-        return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
+        return _reservation(await self._fcall("pull", [agent_id], now))
 
     async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
         return self._view(await self._fcall("accept", [agent_id, interaction_id], self.clock()))
@@ -511,6 +527,14 @@ class RedisStore:
             "complete", [agent_id, interaction_id, _opt(disposition)], self.clock()
         )
         return self._view(raw)
+
+    async def complete_and_pull(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> tuple[WorkView, Reservation | None]:
+        raw_view, raw_reservation = await self._fcall(
+            "complete_pull", [agent_id, interaction_id, _opt(disposition)], self.clock()
+        )
+        return self._view(raw_view), _reservation(raw_reservation)
 
     async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
         raw = await self._fcall("end", [interaction_id, "abandoned", _opt(reason)], self.clock())
@@ -800,6 +824,13 @@ class RedisStore:
 
 class _MissingDefinition(Exception):
     """A bucket definition this process believed sent is gone (the server was flushed)."""
+
+
+def _reservation(raw: list[str] | None) -> Reservation | None:
+    if not raw:  # (Lua's false arrives as None)
+        return None
+    iid, aid, channel, queue, reserved, expires = raw
+    return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
 
 
 @lru_cache(maxsize=65536)

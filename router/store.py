@@ -41,6 +41,15 @@ class Store(Protocol):
         self, agent_id: str, interaction_id: str, disposition: str | None = None
     ) -> WorkView: ...
 
+    async def complete_and_pull(
+        self, agent_id: str, interaction_id: str, disposition: str | None = None
+    ) -> tuple[WorkView, Reservation | None]:
+        """`complete`, then `pull` for the same agent, as one step: a desktop that finishes
+        and asks for its next interaction (the Redis store makes it one call instead of
+        two). An agent that is not available after completing, offline included, gets None
+        rather than `AgentUnavailable`: the completion has happened either way."""
+        ...
+
     async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView: ...
 
     async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView: ...

@@ -17,6 +17,9 @@
 local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
 local RETAIN, IDEM_TTL, MAXLEN
 local ITEMS, AGENTS, EV
+-- Per call: status moves counted (flushed as one HINCRBY per distinct move) and the
+-- timer sequence block taken (see timer()).
+local MOVES, TSEQ, TIDX
 
 local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
 local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
@@ -48,6 +51,7 @@ local function setup(keys, args)
   NOWS = args[1]
   NOW = tonumber(NOWS)
   ITEMS, AGENTS, EV = {}, {}, {}
+  MOVES, TSEQ, TIDX = {}, nil, 0
   if args[2] == PARSED then return end
   -- the store's settings travel as one space-separated argument (fewer to encode)
   local c = {}
@@ -89,6 +93,17 @@ for i = 1, #CHANNELS do -- (the standard library is not there while the library 
   CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'cap:' .. CHANNELS[i]
 end
 
+local function concat(x, y) -- (numeric loops: no standard library at load time)
+  local out = {}
+  for i = 1, #x do out[#out + 1] = x[i] end
+  for i = 1, #y do out[#out + 1] = y[i] end
+  return out
+end
+local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg'}
+local ITEM_RESERVE = concat(ITEM_HOT, RESERVE_FIELDS)
+local ITEM_VIEW = concat(ITEM_HOT, VIEW_FIELDS)
+local AGENT_PULL = concat(AGENT_HOT, CAPACITY_FIELDS)
+
 local LAZY = {__index = function(t, f)
   if string.byte(f, 1) == 95 or t._miss[f] then return nil end -- 95: '_'
   local v = redis.call('HGET', t._key, f)
@@ -127,10 +142,12 @@ local function prefetch(t, fields)
   end
 end
 
-local function item(id)
+-- `hot`: the fields to read at once when the item is first touched (ITEM_HOT by default;
+-- an operation that will read more passes a longer list: one HMGET instead of two).
+local function item(id, hot)
   local it = ITEMS[id]
   if it == nil then
-    it = load_record(P .. 'i:' .. id, ITEM_HOT)
+    it = load_record(P .. 'i:' .. id, hot or ITEM_HOT)
     if it == nil then return nil end
     it.id = id
     ITEMS[id] = it
@@ -149,10 +166,10 @@ local function agent_ref(id)
   return a
 end
 
-local function agent(id)
+local function agent(id, hot)
   local a = AGENTS[id]
   if a == nil then
-    a = load_record(P .. 'a:' .. id, AGENT_HOT)
+    a = load_record(P .. 'a:' .. id, hot or AGENT_HOT)
     if a == nil then return nil end
     a.id = id
     AGENTS[id] = a
@@ -185,6 +202,8 @@ end
 local function flush()
   flush_table(P .. 'i:', ITEMS)
   flush_table(P .. 'a:', AGENTS)
+  for k, n in pairs(MOVES) do redis.call('HINCRBY', P .. 'cnt', k, n) end
+  MOVES = {}
 end
 
 -- ------------------------------------------------------------------ events
@@ -352,17 +371,34 @@ local function rejected(id, aid)
   return redis.call('SISMEMBER', P .. 'rj:' .. id, aid) == 1
 end
 
+-- Interactions per status are kept as moves ('from>to' -> how many, '>queued' for
+-- arrivals) in 'cnt', one HINCRBY per distinct move of a call at flush, instead of two
+-- HINCRBYs per transition on the statuses. 'counts' (per status) is what workers before
+-- this layout wrote; op_snapshot adds both, so nothing needs migrating.
+local function count_move(from, to)
+  local k = from .. '>' .. to
+  MOVES[k] = (MOVES[k] or 0) + 1
+end
+
 local function set_status(it, st)
   if not TRANSITIONS[it.st][st] then
     error('omniroute: illegal transition ' .. it.id .. ' ' .. it.st .. ' -> ' .. st)
   end
-  redis.call('HINCRBY', P .. 'counts', it.st, -1)
-  redis.call('HINCRBY', P .. 'counts', st, 1)
+  count_move(it.st, st)
   set(it, 'st', st)
 end
 
+-- Timers due at the same time fire in the order they were set: the member starts with a
+-- sequence number. A call takes one INCR for a block of 100 (tseq * 100 + index) instead
+-- of one per timer; numbers stay increasing across calls, and past the numbers older
+-- workers gave out (they used tseq itself).
 local function timer(due, kind, id, token)
-  local n = redis.call('INCR', P .. 'tseq')
+  if TSEQ == nil or TIDX >= 99 then
+    TSEQ, TIDX = redis.call('INCR', P .. 'tseq'), 0
+  else
+    TIDX = TIDX + 1
+  end
+  local n = TSEQ * 100 + TIDX
   redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%d:%s', n, kind, token, id))
 end
 
@@ -508,26 +544,35 @@ end
 local function best_for(a, skip_rejected)
   prefetch(a, CAPACITY_FIELDS)
   local best_s, best_m = first_takeable(P .. 'pref:' .. a.id, a, skip_rejected, true)
+  -- The buckets of every channel it can take now, in one call: the pick below is by a
+  -- strict total order, so which bucket (or channel) comes first does not matter.
+  local sets = {}
   for _, ch in ipairs(CHANNELS) do
-    if can_take(a, ch) then
-      for _, b in ipairs(redis.call('SMEMBERS', P .. 'abk:' .. a.id .. ':' .. ch)) do
-        local h = redis.call('ZRANGE', P .. 'b:' .. b, 0, 0, 'WITHSCORES')
-        if #h > 0 then
-          local s, m = tonumber(h[2]), h[1]
-          if best_s == nil or klt(s, m, best_s, best_m) then
-            if skip_rejected and rejected(member_id(m), a.id) then
-              s, m = first_takeable(P .. 'b:' .. b, a, true, false)
-            end
-            if s ~= nil and (best_s == nil or klt(s, m, best_s, best_m)) then
-              best_s, best_m = s, m
-            end
-          end
+    if can_take(a, ch) then sets[#sets + 1] = P .. 'abk:' .. a.id .. ':' .. ch end
+  end
+  local buckets = {}
+  if #sets == 1 then
+    buckets = redis.call('SMEMBERS', sets[1])
+  elseif #sets > 1 then
+    buckets = redis.call('SUNION', unpack(sets))
+  end
+  for _, b in ipairs(buckets) do
+    local h = redis.call('ZRANGE', P .. 'b:' .. b, 0, 0, 'WITHSCORES')
+    if #h > 0 then
+      local s, m = tonumber(h[2]), h[1]
+      if best_s == nil or klt(s, m, best_s, best_m) then
+        if skip_rejected and rejected(member_id(m), a.id) then
+          s, m = first_takeable(P .. 'b:' .. b, a, true, false)
+        end
+        if s ~= nil and (best_s == nil or klt(s, m, best_s, best_m)) then
+          best_s, best_m = s, m
         end
       end
     end
   end
   if best_m == nil then return nil end
-  return item(member_id(best_m))
+  -- what reserve() reads, in the same HMGET
+  return item(member_id(best_m), ITEM_RESERVE)
 end
 
 match_agent = function(a)
@@ -538,8 +583,6 @@ match_agent = function(a)
     reserve(it, a, true)
   end
 end
-
-local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg'}
 
 reserve = function(it, a, offer)
   prefetch(it, RESERVE_FIELDS)
@@ -760,8 +803,9 @@ local function live(id)
   return it, nil
 end
 
+-- (accept, complete and the rest return the item's view: its fields come in the first read)
 local function held_item(aid, id)
-  local it = item(id)
+  local it = item(id, ITEM_VIEW)
   if it ~= nil and it.ag == aid and not it._gone then
     -- An agent holding work exists (remove_agent refuses a busy one): no read needed,
     -- and the errors below could not have applied.
@@ -849,7 +893,7 @@ local function op_ingest(keys, args)
   start_leg(it, legs)
   redis.call('HSET', P .. 'keys', dk, id)
   redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
-  redis.call('HINCRBY', P .. 'counts', 'queued', 1)
+  count_move('', 'queued')
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it)
@@ -859,7 +903,7 @@ end
 
 local function op_pull(keys, args)
   setup(keys, args)
-  local a = agent(args[BASE + 1])
+  local a = agent(args[BASE + 1], AGENT_PULL)
   if a == nil then return fail('unknown_agent', args[BASE + 1]) end
   if a.pres == 'offline' then return fail('unavailable', a.id, a.pres) end
   if a.pres ~= 'available' then return done(false) end
@@ -919,6 +963,26 @@ local function op_complete(keys, args)
   if err then return err end
   do_complete(a, it, dec(args[BASE + 3]))
   return done(item_view(it))
+end
+
+-- complete, then pull for the same agent (a desktop that finishes and asks for its next
+-- interaction): one call instead of two, the agent read once. An agent that is not
+-- available gets no reservation, an offline one included (the completion stands).
+local function op_complete_pull(keys, args)
+  setup(keys, args)
+  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
+  if err then return err end
+  err = check(it, 'completed')
+  if err then return err end
+  prefetch(a, AGENT_PULL) -- what completing and then pulling read of the agent, at once
+  do_complete(a, it, dec(args[BASE + 3]))
+  local view = item_view(it)
+  local reservation = false
+  if a.pres == 'available' then
+    local next_item = best_for(a, false)
+    if next_item ~= nil then reservation = reserve(next_item, a, false) end
+  end
+  return done({view, reservation})
 end
 
 local function op_end(keys, args)
@@ -1133,7 +1197,23 @@ local function op_snapshot(keys, args)
     local a = agent(aid)
     agents[#agents + 1] = {aid, shown(a), a.pres, a.nheld}
   end
-  return {'ok', '', {queues, agents, redis.call('HGETALL', P .. 'counts')}}
+  local counts, order = {}, {}
+  local function bump(st, n)
+    if counts[st] == nil then counts[st] = 0; order[#order + 1] = st end
+    counts[st] = counts[st] + n
+  end
+  local legacy = redis.call('HGETALL', P .. 'counts')
+  for i = 1, #legacy, 2 do bump(legacy[i], tonumber(legacy[i + 1])) end
+  local moves = redis.call('HGETALL', P .. 'cnt')
+  for i = 1, #moves, 2 do
+    local from, to = string.match(moves[i], '^(.*)>(.*)$')
+    local n = tonumber(moves[i + 1])
+    if from ~= '' then bump(from, -n) end
+    bump(to, n)
+  end
+  local flat = {}
+  for _, st in ipairs(order) do flat[#flat + 1] = st; flat[#flat + 1] = I(counts[st]) end
+  return {'ok', '', {queues, agents, flat}}
 end
 
 local function reg(name, fn, readonly)
@@ -1149,6 +1229,7 @@ reg('accept', op_accept)
 reg('reject', op_reject)
 reg('wrap_up', op_wrap_up)
 reg('complete', op_complete)
+reg('complete_pull', op_complete_pull)
 reg('end', op_end)
 reg('transfer', op_transfer)
 reg('presence', op_presence)

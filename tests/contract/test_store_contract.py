@@ -146,3 +146,73 @@ async def test_new_queue_is_served_by_its_teams_agents(store: Store) -> None:
     assert got is not None and got.interaction_id == "keep-me"
     with pytest.raises(ConfigError, match="unknown team 'nope'"):
         await store.upsert_queue(Queue("x", "nope"))
+
+
+async def test_complete_and_pull_completes_then_reserves_the_best_next(
+    store: Store, clock: VirtualClock
+) -> None:
+    events: list[Event] = []
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    first = await store.ingest(make_interaction(Channel.CHAT, id="first"), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.accept("alice", first.interaction_id)
+    clock.advance(1)
+    await store.ingest(make_interaction(Channel.EMAIL, id="mail"), RoutingPlan("general"))
+    await store.ingest(
+        make_interaction(Channel.CHAT, id="urgent"), RoutingPlan("general", priority=5)
+    )
+    store.subscribe(events.append)
+    view, reservation = await store.complete_and_pull("alice", first.interaction_id, "solved")
+    assert view.status is Status.COMPLETED and view.disposition == "solved"
+    assert view.agent_id == "alice"
+    # the same decision `pull` makes: highest priority first
+    assert reservation is not None and reservation.interaction_id == "urgent"
+    assert reservation.agent_id == "alice" and reservation.expires_at == clock.now + 10
+    assert (await store.get("urgent")).status is Status.RESERVED
+    assert (await store.get("mail")).status is Status.QUEUED
+    assert [(e.kind, e.interaction_id) for e in events if isinstance(e, InteractionEvent)] == [
+        (EventKind.COMPLETED, "first"), (EventKind.RESERVED, "urgent"),
+    ]
+    held = (await store.agent("alice")).held
+    assert held == {"urgent": Channel.CHAT}
+
+
+async def test_complete_and_pull_with_nothing_waiting_only_completes(store: Store) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.accept("alice", result.interaction_id)
+    view, reservation = await store.complete_and_pull("alice", result.interaction_id)
+    assert view.status is Status.COMPLETED and reservation is None
+    assert (await store.agent("alice")).held == {}
+    assert (await store.snapshot()).statuses["completed"] == 1
+
+
+@pytest.mark.parametrize("presence", [Presence.NOT_READY, Presence.OFFLINE])
+async def test_complete_and_pull_gives_an_unavailable_agent_nothing(
+    store: Store, presence: Presence
+) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.accept("alice", result.interaction_id)
+    await store.ingest(make_interaction(Channel.CHAT, id="waiting"), RoutingPlan("general"))
+    await store.set_presence("alice", presence, "break")
+    # an offline agent gets None, not AgentUnavailable: the completion has happened
+    view, reservation = await store.complete_and_pull("alice", result.interaction_id)
+    assert view.status is Status.COMPLETED and reservation is None
+    assert (await store.get("waiting")).status is Status.QUEUED
+
+
+async def test_complete_and_pull_errors_leave_the_queue_alone(store: Store) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    await store.set_presence("bruno", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.ingest(make_interaction(Channel.CHAT, id="waiting"), RoutingPlan("general"))
+    with pytest.raises(NotHeldByAgent):
+        await store.complete_and_pull("bruno", result.interaction_id)
+    with pytest.raises(IllegalTransition):  # reserved, not yet accepted
+        await store.complete_and_pull("alice", result.interaction_id)
+    assert (await store.get("waiting")).status is Status.QUEUED
+    assert (await store.get(result.interaction_id)).status is Status.RESERVED

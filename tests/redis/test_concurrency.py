@@ -57,7 +57,16 @@ def check_site(url: str, acked: set[str], assigned_lines: list[list[str]]) -> di
         status = {i: h["st"] for i, h in items.items()}
         # nothing acknowledged is lost; each interaction has exactly one status, counted once
         assert acked <= set(ids), f"lost: {sorted(acked - set(ids))[:5]}"
-        counts = {k: int(v) for k, v in r.hgetall(PREFIX + "counts").items()}
+        # per status: the legacy per-status tallies plus the 'from>to' moves (see
+        # set_status in omniroute.lua), folded here from the raw hashes
+        counts: Counter[str] = Counter(
+            {k: int(v) for k, v in r.hgetall(PREFIX + "counts").items()}
+        )
+        for move, n in r.hgetall(PREFIX + "cnt").items():
+            source, target = move.split(">")
+            if source:
+                counts[source] -= int(n)
+            counts[target] += int(n)
         tally = Counter(status.values())
         for st in Status:
             assert counts.get(st.value, 0) == tally.get(st.value, 0), (st, counts, tally)

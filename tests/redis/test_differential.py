@@ -135,7 +135,7 @@ class Differential(RuleBasedStateMachine):
         self.both(lambda s: s.pull(agent_id))
 
     @rule(agent_id=st.sampled_from(list(core.AGENTS)), data=st.data(),
-          move=st.sampled_from(["forward", "forward", "back", "wrap"]))
+          move=st.sampled_from(["forward", "forward", "back", "wrap", "next"]))
     def work(self, agent_id: str, data: st.DataObject, move: str) -> None:
         """The agent moves one interaction it holds on: accept/reject, wrap up, complete."""
         held = self._held(agent_id, (Status.RESERVED, Status.ASSIGNED, Status.WRAP_UP))
@@ -150,6 +150,8 @@ class Differential(RuleBasedStateMachine):
                 self.both(lambda s: s.accept(agent_id, target))
         elif move == "wrap":  # an error when it is wrapping up already
             self.both(lambda s: s.wrap_up(agent_id, target))
+        elif move == "next":  # a desktop completing and asking for the next at once
+            self.both(lambda s: s.complete_and_pull(agent_id, target, "done"))
         else:
             self.both(lambda s: s.complete(agent_id, target, "done"))
 
