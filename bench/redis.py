@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -300,53 +302,150 @@ async def _ceiling(url: str, calls: int) -> dict[str, float]:
     return out
 
 
-#: A function with the routing functions' call structure and none of their logic: `n`
-#: reads of one small hash (a bulk reply each, like most of their redis.calls).
-_FLOOR_LIB = """#!lua name=omniroute_floor
-redis.register_function('omniroute_floor_touch', function(keys, args)
-  local key, n = keys[1] .. 'floor', tonumber(args[3])
-  for _ = 1, n do redis.call('HGET', key, 'st') end
-  return 'ok'
-end)
-"""
+# ---------------------------------------------------------------------- the floor
+# The commands one lifecycle's FCALLs run (seen with MONITOR) replayed by functions with no
+# logic: each is the captured FCALL (same arguments) whose body is its redis.calls as
+# literals, in order, replies ignored. Its server CPU is what the commands and the
+# FCALL/redis.call machinery cost this Redis, the floor under any Lua that issues them.
+_QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+_ESCAPES = {b"n": 10, b"r": 13, b"t": 9, b"a": 7, b"b": 8, b'"': 34, b"\\": 92}
 
 
-async def _floor(url: str, calls_per_fcall: float, fcalls: int) -> dict[str, float]:
-    """Server CPU µs per FCALL of the floor function with `calls_per_fcall` redis.calls
-    (rounded) and with none, pipelined from one process (INFO cpu, like the scenarios)."""
+def _unrepr(raw: bytes) -> bytes:
+    """One MONITOR argument (Redis quotes it with sdscatrepr) back to its bytes."""
+    out, i = bytearray(), 0
+    while i < len(raw):
+        if raw[i] == 92:  # backslash
+            if raw[i + 1:i + 2] == b"x":
+                out.append(int(raw[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out.append(_ESCAPES[raw[i + 1:i + 2]])
+            i += 2
+            continue
+        out.append(raw[i])
+        i += 1
+    return bytes(out)
+
+
+def _lua_literal(value: bytes) -> str:
+    return "'" + "".join(
+        chr(b) if 32 <= b < 127 and b not in (39, 92) else f"\\{b:03d}" for b in value
+    ) + "'"
+
+
+async def _capture(url: str, merged: bool) -> list[tuple[list[bytes], list[list[bytes]]]]:
+    """(FCALL arguments, the redis.calls it ran) for one steady-state lifecycle."""
+    import socket
+
+    from agents.model import Presence
     from router.redis_store import RedisStore
 
-    store = RedisStore(topology(1), SystemClock(), url=url)
-    await store.next_timer_at()  # connects, loads the library: the same `_common` argument
-    client = store.client
-    await client.function_load(_FLOOR_LIB, replace=True)
-    await client.hset(f"{store.prefix}floor", "st", "queued")
-    out: dict[str, float] = {}
-    batch = 1000
-    for label, n in (("empty", 0), ("touch", round(calls_per_fcall))):
-        args = (1, store.prefix, repr(time.time()), store._common, str(n))
-        cpu = _server_cpu(url)
-        for _ in range(fcalls // batch):
-            pipe = client.pipeline(transaction=False)
-            for _ in range(batch):
-                pipe.fcall("omniroute_floor_touch", *args)
-            await pipe.execute()
-        out[f"{label}_server_cpu_us_per_fcall"] = (_server_cpu(url) - cpu) / fcalls * 1e6
-    out["redis_calls_per_fcall"] = float(round(calls_per_fcall))
-    await client.function_delete("omniroute_floor")
+    store = RedisStore(topology(1), SystemClock(), settings=SETTINGS, url=url)
+    plan = RoutingPlan("general")
+
+    async def ingest(key: str) -> None:
+        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                                       created_at=time.time()), plan)
+
+    tag = "m" if merged else "s"  # (ids of their own: one server serves both captures)
+    await store.set_presence("b0", Presence.AVAILABLE, auto_offer=False)
+    await ingest(f"{tag}warm")  # the first lifecycle also makes the bucket
+    await store.pull("b0")
+    await store.accept("b0", f"{tag}warm")
+    await store.complete("b0", f"{tag}warm")
+    if merged:  # one lifecycle in: x0 held, accepted
+        await ingest(f"{tag}x0")
+        await store.pull("b0")
+        await store.accept("b0", f"{tag}x0")
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    monitor = socket.create_connection((host, int(port)))
+    monitor.sendall(b"MONITOR\r\n")
+    assert monitor.recv(5) == b"+OK\r\n"
+    await ingest(f"{tag}x1")
+    if merged:  # complete x0 and be handed x1; accept x1
+        await store.complete_and_pull("b0", f"{tag}x0")
+        await store.accept("b0", f"{tag}x1")
+    else:
+        await store.pull("b0")
+        await store.accept("b0", f"{tag}x1")
+        await store.complete("b0", f"{tag}x1")
+    await asyncio.sleep(0.2)
+    monitor.settimeout(0.3)
+    data = b""
+    with contextlib.suppress(TimeoutError):
+        while chunk := monitor.recv(1 << 16):
+            data += chunk
+    monitor.close()
     await store.close()
+    calls: list[tuple[list[bytes], list[list[bytes]]]] = []
+    for line in data.split(b"\r\n"):
+        if not line.startswith(b"+"):
+            continue
+        args = [_unrepr(a) for a in _QUOTED.findall(line.split(b"] ", 1)[1])]
+        if b" lua]" in line:
+            calls[-1][1].append(args)
+        elif args[0].upper() == b"FCALL":
+            calls.append((args, []))
+    return calls
+
+
+def _replay_library(calls: list[tuple[list[bytes], list[list[bytes]]]]) -> str:
+    # A real lifecycle writes a new interaction and appends to short histories: each round
+    # starts by deleting that interaction and those histories, so that replays neither
+    # overwrite one item nor read back ever longer lists (LRANGE). FCALL arguments: name,
+    # 1, prefix, now, settings, then the operation's (ingest: key, id, …).
+    fresh = {c[1] for _, commands in calls for c in commands
+             if c[0].upper() == b"RPUSH" and b":h:" in c[1]}
+    fresh |= {f[3] + b"i:" + f[7] for f, _ in calls if f[1].endswith(b"_ingest")}
+    lines = ["#!lua name=omniroute_floor"]
+    for n, (_, commands) in enumerate(calls):
+        body = []
+        if n == 0:
+            body.append(f"redis.call('DEL', {', '.join(_lua_literal(k) for k in sorted(fresh))})")
+        body += [f"redis.call({', '.join(_lua_literal(a) for a in c)})" for c in commands]
+        lines.append(f"redis.register_function('omniroute_floor_{n}', function(keys, args)")
+        lines += ["  " + b for b in body]
+        lines.append("  return 'ok'\nend)")
+    return "\n".join(lines) + "\n"
+
+
+async def _floor(url: str, merged: bool, rounds: int) -> dict[str, float]:
+    """Server CPU µs per lifecycle: the captured lifecycle's FCALLs replayed (no logic), and
+    as many empty FCALLs (same arguments, no redis.call); pipelined, one process."""
+    import redis as sync_redis
+
+    calls = await _capture(url, merged)
+    client = sync_redis.Redis.from_url(url)
+    client.function_load(_replay_library(calls), replace=True)
+    client.function_load("#!lua name=omniroute_empty\nredis.register_function("
+                         "'omniroute_empty', function() return 'ok' end)\n", replace=True)
+    out: dict[str, float] = {
+        "fcalls_per_lifecycle": float(len(calls)),
+        "redis_calls_per_lifecycle": float(sum(len(c) for _, c in calls)),
+    }
+    for label in ("replay", "empty"):
+        cpu = _server_cpu(url)
+        for _ in range(0, rounds, 250):
+            pipe = client.pipeline(transaction=False)
+            for _ in range(250):
+                for n, (fcall, _commands) in enumerate(calls):
+                    name = f"omniroute_floor_{n}" if label == "replay" else "omniroute_empty"
+                    pipe.fcall(name, int(fcall[2]), *fcall[3:])
+            pipe.execute()
+        out[f"{label}_server_cpu_us_per_lifecycle"] = (_server_cpu(url) - cpu) / rounds * 1e6
+    client.function_delete("omniroute_floor")
+    client.function_delete("omniroute_empty")
+    client.close()
     return out
 
 
 def _floor_summary(row: dict[str, Any], floor: dict[str, float]) -> dict[str, float]:
-    """The floor in a run's terms: server CPU per lifecycle of its FCALLs with no logic."""
-    fcalls = row["round_trips_per_lifecycle"]
-    floor_us = floor["touch_server_cpu_us_per_fcall"] * fcalls
+    """The floor next to what a run measured, each as lifecycles/s of one Redis core."""
     return {
-        "fcalls_per_lifecycle": fcalls,
-        "floor_server_cpu_us_per_lifecycle": floor_us,
-        "floor_lifecycles_per_s_one_core": 1e6 / floor_us,
-        "empty_fcall_server_cpu_us_per_lifecycle": floor["empty_server_cpu_us_per_fcall"] * fcalls,
+        **floor,
+        "replay_lifecycles_per_s_one_core": 1e6 / floor["replay_server_cpu_us_per_lifecycle"],
+        "empty_lifecycles_per_s_one_core": 1e6 / floor["empty_server_cpu_us_per_lifecycle"],
         "measured_server_cpu_us_per_lifecycle": row["server_cpu_us_per_lifecycle"],
         "measured_lifecycles_per_s_one_core": 1e6 / row["server_cpu_us_per_lifecycle"],
     }
@@ -366,14 +465,14 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
                 progress(f"{kind} x{workers}: {row['lifecycles_per_s']:,.0f}/s")
                 results[kind].append(row)
         results["server"] = server.binary
-        # the floor for the 2-worker run (the target's), with its redis.calls per FCALL
-        two = next(r for r in results["store"] if r["workers"] == max(
-            w for w in plan.workers if w <= 2))
-        floor = run_async(_floor(server.url, two["redis_calls_per_lifecycle"]
-                                 / two["round_trips_per_lifecycle"], plan.ceiling_calls // 3))
-        results["floor"] = {"raw": floor, "store": _floor_summary(two, floor)}
-        merged_two = next(r for r in results["merged"] if r["workers"] == two["workers"])
-        results["floor"]["merged"] = _floor_summary(merged_two, floor)
+        # the floor next to the 2-worker runs (the target's)
+        results["floor"] = {}
+        for flow, merged in (("store", False), ("merged", True)):
+            _flush(server)
+            row = next(r for r in results[flow] if r["workers"] == 2) if 2 in plan.workers \
+                else results[flow][0]
+            floor = run_async(_floor(server.url, merged, plan.ceiling_calls // 10))
+            results["floor"][flow] = _floor_summary(row, floor)
     for rows in (results["store"], results["merged"]):
         for store_row, naive_row in zip(rows, results["naive"], strict=True):
             store_row["fraction_of_naive"] = (
@@ -421,24 +520,20 @@ def markdown(results: dict[str, Any]) -> str:
         f" pipelined FCALL {ceiling['pipelined_fcall_per_s']:,.0f}/s, sequential PING"
         f" {ceiling['sequential_ping_per_s']:,.0f}/s. Server: {results['server']}.",
     ]
-    floor = results.get("floor")
-    if floor:
-        raw = floor["raw"]
-        for flow in ("store", "merged"):
-            f = floor[flow]
-            lines.append(
-                f"Floor/ceiling ({'4-call' if flow == 'store' else 'merged'}, 2 workers):"
-                f" {f['fcalls_per_lifecycle']:.2f} FCALLs/lifecycle of a function doing"
-                f" {raw['redis_calls_per_fcall']:.0f} redis.calls (HGET) and no logic cost"
-                f" {f['floor_server_cpu_us_per_lifecycle']:.0f} µs server CPU per lifecycle"
-                f" (empty FCALLs alone {f['empty_fcall_server_cpu_us_per_lifecycle']:.0f} µs),"
-                f" i.e. at most {f['floor_lifecycles_per_s_one_core']:,.0f} lifecycles/s on one"
-                f" Redis core with no routing logic; measured"
-                f" {f['measured_server_cpu_us_per_lifecycle']:.0f} µs ="
-                f" {f['measured_lifecycles_per_s_one_core']:,.0f}/s per Redis core."
-                f" 10,000/s needs <= 100 µs of server CPU per lifecycle (one core) plus the"
-                f" clients' CPU within the other."
-            )
+    for flow, f in results.get("floor", {}).items():
+        lines.append(
+            f"Floor ({'4-call' if flow == 'store' else 'merged'} lifecycle): its"
+            f" {f['fcalls_per_lifecycle']:.0f} FCALLs replayed with their"
+            f" {f['redis_calls_per_lifecycle']:.0f} redis.calls and no logic:"
+            f" {f['replay_server_cpu_us_per_lifecycle']:.0f} µs server CPU per lifecycle ="
+            f" {f['replay_lifecycles_per_s_one_core']:,.0f} lifecycles/s on one Redis core"
+            f" (as many empty FCALLs: {f['empty_server_cpu_us_per_lifecycle']:.0f} µs ="
+            f" {f['empty_lifecycles_per_s_one_core']:,.0f}/s); the real functions, measured"
+            f" with 2 workers: {f['measured_server_cpu_us_per_lifecycle']:.0f} µs ="
+            f" {f['measured_lifecycles_per_s_one_core']:,.0f}/s. 10,000/s needs <= 100 µs of"
+            f" server CPU per lifecycle (Redis runs them on one core) and the workers' CPU"
+            f" on what is left of the two."
+        )
     return "\n".join(lines)
 
 
