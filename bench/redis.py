@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import re
+import subprocess
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -537,12 +538,193 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------- instructions
+# Wall-clock and CPU time per lifecycle move by ±20 % with whatever else runs on the two
+# cores; instructions the server executes do not. `--callgrind` runs redis-server under
+# valgrind's callgrind (instrumentation on only while measuring) and reports instructions
+# per lifecycle for both flows and for the floor. Needs valgrind and redis-server on PATH.
+class _Callgrind:
+    def __init__(self) -> None:
+        import tempfile
+
+        from router.devserver import free_port
+
+        self.dir = tempfile.mkdtemp(prefix="omniroute-callgrind-")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={self.dir}/cg.%p", "redis-server", "--port",
+             str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis as sync_redis
+
+        for _ in range(300):
+            with contextlib.suppress(Exception):
+                sync_redis.Redis.from_url(self.url).ping()
+                return
+            time.sleep(0.1)
+        raise RuntimeError("redis-server under valgrind did not start")
+
+    def _control(self, *args: str) -> None:
+        subprocess.run(["callgrind_control", *args, str(self.process.pid)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self._control("-i", "on")
+        self._control("-z")
+
+    def stop(self) -> int:
+        """Instructions since `start`."""
+        from pathlib import Path
+
+        before = set(Path(self.dir).iterdir())
+        self._control("-d")
+        for _ in range(400):
+            for dump in set(Path(self.dir).iterdir()) - before:
+                time.sleep(0.3)  # (written in one go, but let it finish)
+                for line in dump.read_text().splitlines():
+                    if line.startswith("totals:"):
+                        self._control("-i", "off")
+                        return int(line.split()[1])
+            time.sleep(0.05)
+        raise RuntimeError("callgrind wrote no dump")
+
+    def close(self) -> None:
+        import shutil
+
+        self.process.terminate()
+        self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int,
+                      probe: _Callgrind) -> dict[str, float]:
+    """Server instructions per lifecycle of `count` lifecycles from `agents` coroutines of
+    one process (after `warm`), the flow of the scenarios."""
+    from agents.model import Presence
+    from router.redis_store import RedisStore
+
+    store = RedisStore(topology(agents), SystemClock(), settings=SETTINGS, url=url)
+    names = [f"b{n}" for n in range(agents)]
+    for aid in names:
+        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
+    plan = RoutingPlan("general")
+    done = [0]
+
+    async def ingest(key: str) -> None:
+        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                                       created_at=time.time()), plan)
+
+    async def loop(aid: str, n: int, tag: str) -> None:
+        held = None
+        if merged:
+            await ingest(f"{aid}-{tag}p")  # the backlog (one waiting per agent)
+        for i in range(n):
+            await ingest(f"{aid}-{tag}{i}")
+            if held is None:
+                held = await store.pull(aid)
+                if held is None:
+                    continue
+            await store.accept(aid, held.interaction_id)
+            if merged:
+                _, held = await store.complete_and_pull(aid, held.interaction_id, "done")
+            else:
+                await store.complete(aid, held.interaction_id, "done")
+                held = None
+            done[0] += 1
+
+    await asyncio.gather(*(loop(aid, warm // agents, "w") for aid in names))
+    calls = store.round_trips
+    done[0] = 0
+    probe.start()
+    await asyncio.gather(*(loop(aid, count // agents, "m") for aid in names))
+    instructions = probe.stop()
+    out = {"instructions_per_lifecycle": instructions / done[0],
+           "fcalls_per_lifecycle": (store.round_trips - calls) / done[0]}
+    await store.close()
+    return out
+
+
+async def _floor_instructions(url: str, merged: bool, rounds: int,
+                              probe: _Callgrind) -> dict[str, float]:
+    import redis as sync_redis
+
+    calls = await _capture(url, merged)
+    client = sync_redis.Redis.from_url(url)
+    client.function_load(_replay_library(calls), replace=True)
+    client.function_load("#!lua name=omniroute_empty\nredis.register_function("
+                         "'omniroute_empty', function() return 'ok' end)\n", replace=True)
+    out: dict[str, float] = {}
+    for label in ("replay", "empty"):
+        for measured in (False, True):  # a warm round first
+            pipe = client.pipeline(transaction=False)
+            for _ in range(rounds):
+                for n, (fcall, _commands) in enumerate(calls):
+                    name = f"omniroute_floor_{n}" if label == "replay" else "omniroute_empty"
+                    pipe.fcall(name, int(fcall[2]), *fcall[3:])
+            if measured:
+                probe.start()
+            pipe.execute()
+        out[f"{label}_instructions_per_lifecycle"] = probe.stop() / rounds
+    client.close()
+    return out
+
+
+def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str, Any]:
+    from router.service import run as run_async
+
+    probe = _Callgrind()
+    results: dict[str, Any] = {}
+    try:
+        for flow, merged in (("store", False), ("merged", True)):
+            _flush_url(probe.url)
+            row = run_async(_lifecycles(probe.url, merged, agents, warm, count, probe))
+            _flush_url(probe.url)
+            row.update(run_async(_floor_instructions(probe.url, merged, 300, probe)))
+            results[flow] = row
+    finally:
+        probe.close()
+    return results
+
+
+def callgrind_markdown(results: dict[str, Any]) -> str:
+    lines = []
+    for flow, r in results.items():
+        logic = r["instructions_per_lifecycle"] - r["replay_instructions_per_lifecycle"]
+        lines.append(
+            f"Server instructions ({'4-call' if flow == 'store' else 'merged'} lifecycle,"
+            f" {r['fcalls_per_lifecycle']:.2f} FCALLs): {r['instructions_per_lifecycle']/1e6:.3f}M"
+            f" per lifecycle; its commands replayed with no logic"
+            f" {r['replay_instructions_per_lifecycle']/1e6:.3f}M (empty FCALLs"
+            f" {r['empty_instructions_per_lifecycle']/1e6:.3f}M); the functions' own Lua"
+            f" {logic/1e6:.3f}M ({logic / r['instructions_per_lifecycle']:.0%})."
+        )
+    return "\n".join(lines)
+
+
+def _flush_url(url: str) -> None:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.redis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs, a minute in all")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="only count server instructions per lifecycle (valgrind)")
     args = parser.parse_args(argv)
+    if args.callgrind:
+        counted = callgrind()
+        print(callgrind_markdown(counted))
+        if not args.no_write:
+            print(f"wrote {write_result('redis-callgrind', {}, counted)}")
+        return 0
     plan = QUICK if args.quick else FULL
     results = run(plan)
     print(markdown(results))
