@@ -447,6 +447,7 @@ def _floor_summary(row: dict[str, Any], floor: dict[str, float]) -> dict[str, fl
         **floor,
         "replay_lifecycles_per_s_one_core": 1e6 / floor["replay_server_cpu_us_per_lifecycle"],
         "empty_lifecycles_per_s_one_core": 1e6 / floor["empty_server_cpu_us_per_lifecycle"],
+        "measured_workers": row["workers"],
         "measured_server_cpu_us_per_lifecycle": row["server_cpu_us_per_lifecycle"],
         "measured_lifecycles_per_s_one_core": 1e6 / row["server_cpu_us_per_lifecycle"],
     }
@@ -530,7 +531,8 @@ def markdown(results: dict[str, Any]) -> str:
             f" {f['replay_lifecycles_per_s_one_core']:,.0f} lifecycles/s on one Redis core"
             f" (as many empty FCALLs: {f['empty_server_cpu_us_per_lifecycle']:.0f} µs ="
             f" {f['empty_lifecycles_per_s_one_core']:,.0f}/s); the real functions, measured"
-            f" with 2 workers: {f['measured_server_cpu_us_per_lifecycle']:.0f} µs ="
+            f" with {f['measured_workers']:.0f} workers:"
+            f" {f['measured_server_cpu_us_per_lifecycle']:.0f} µs ="
             f" {f['measured_lifecycles_per_s_one_core']:,.0f}/s. 10,000/s needs <= 100 µs of"
             f" server CPU per lifecycle (Redis runs them on one core) and the workers' CPU"
             f" on what is left of the two."
