@@ -16,7 +16,7 @@ def test_core_quick_plan_produces_every_section() -> None:
     assert results["scaling"][0]["queued"] == 200
     assert set(results["subscribers"]) == {
         "without", "with", "catch_all", "catch_all_with", "overhead_fraction",
-        "overhead_fraction_on_catch_all",
+        "overhead_fraction_on_catch_all", "overhead_fraction_of_medians",
     }
     assert "| agents | queued |" in core.markdown(results)
 
