@@ -130,8 +130,12 @@ async def progress(store: RedisStore, rng: random.Random, aid: str) -> None:
             say("assigned", target, aid)
     elif status is Status.ASSIGNED and rng.random() < 0.5:
         await store.wrap_up(aid, target)
-    else:
+    elif rng.random() < 0.5:
         await store.complete(aid, target, "done")
+    else:  # a desktop completing and asking for its next interaction in one call
+        _, reservation = await store.complete_and_pull(aid, target, "done")
+        if reservation is not None:
+            say("reserved", reservation.interaction_id, aid)
 
 
 if __name__ == "__main__":
