@@ -806,9 +806,10 @@ end
 -- (accept, complete and the rest return the item's view: its fields come in the first read)
 local function held_item(aid, id)
   local it = item(id, ITEM_VIEW)
-  if it ~= nil and it.ag == aid and not it._gone then
+  if it ~= nil and it.ag == aid and not it._gone and not FINAL[it.st] then
     -- An agent holding work exists (remove_agent refuses a busy one): no read needed,
-    -- and the errors below could not have applied.
+    -- and the errors below could not have applied. (A finished item keeps the id of the
+    -- agent that completed it but is held by nobody: it takes the path below.)
     return agent_ref(aid), it, nil
   end
   local a = agent(aid)

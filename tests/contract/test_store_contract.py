@@ -216,3 +216,19 @@ async def test_complete_and_pull_errors_leave_the_queue_alone(store: Store) -> N
         await store.complete_and_pull("alice", result.interaction_id)
     assert (await store.get("waiting")).status is Status.QUEUED
     assert (await store.get(result.interaction_id)).status is Status.RESERVED
+
+
+async def test_a_finished_interaction_is_held_by_nobody(store: Store) -> None:
+    # (the agent that completed it is still on record, as the view's agent_id)
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    result = await store.ingest(make_interaction(Channel.CHAT), RoutingPlan("general"))
+    await store.pull("alice")
+    await store.accept("alice", result.interaction_id)
+    view = await store.complete("alice", result.interaction_id)
+    assert view.agent_id == "alice"
+    with pytest.raises(NotHeldByAgent):
+        await store.accept("alice", result.interaction_id)
+    with pytest.raises(NotHeldByAgent):
+        await store.complete("alice", result.interaction_id)
+    with pytest.raises(NotHeldByAgent):
+        await store.complete_and_pull("alice", result.interaction_id)
