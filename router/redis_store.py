@@ -47,9 +47,9 @@ differential state machine):
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
 Rolling deploys: the stored layout has changed twice, and workers of different layouts
-must not serve one site together for long (upgrade every worker, then resume; or accept
-that, until all are upgraded, the figures below are wrong — routing stays atomic, no
-interaction is lost or double-assigned):
+must not serve one site together for long. Upgrade every worker, then resume; or accept
+that, until all are upgraded, the figures listed here can be wrong. Routing stays
+atomic and no interaction is lost or double-assigned:
 - an item's current priority is its own field ('pri') and arrival-index scores are whole
   microseconds (they were float seconds): an older worker reading an item a newer one
   wrote, or the reverse, can misreport its priority in events and oldest-wait figures
@@ -70,10 +70,12 @@ persisted in Redis: a worker started later reads the configuration files.
 Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, complete) is 4,
 3 with `complete_and_pull` when work is waiting.
 The FCALLs of all coroutines of a worker share one pipelined connection
-(`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Server
-time is dominated by moving values between Redis and Lua (~2k instructions per value, ~1k
-per reply field), so the functions read only the fields a transition uses and return
-events as one JSON text; see bench/README.md for the figures.
+(`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Moving a
+value between Redis and Lua costs ~2k instructions (~1k per reply field), so the functions
+read only the fields a transition uses and return events as one JSON text. Of the ~1.77M
+server instructions of a lifecycle, the commands it issues (with the FCALL and redis.call
+machinery) are ~0.68M and the Lua around them the rest (bench.redis replays the commands
+alone); see bench/README.md for the figures.
 """
 
 from __future__ import annotations
