@@ -89,11 +89,15 @@ async def _store_worker(
     agents = [f"b{index * plan.agents + n}" for n in range(plan.agents)]
     for aid in agents:
         await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
+    general = RoutingPlan("general")
+
+    async def arrive(key: str) -> None:
+        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                                       created_at=time.time()), general)
+
     if merged:  # the backlog: one interaction per agent waiting (see the module doc)
         for aid in agents:
-            await store.ingest(Interaction(id=f"{aid}-0", channel=Channel.CHAT,
-                                           idempotency_key=f"{aid}-0", created_at=time.time()),
-                               RoutingPlan("general"))
+            await arrive(f"{aid}-0")
     counts = [0]
     decisions: list[float] = []
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -104,13 +108,9 @@ async def _store_worker(
 
     async def agent_loop(aid: str) -> None:
         n = 0
-        plan_ = RoutingPlan("general")
         while time.perf_counter() < stop:
             n += 1
-            key = f"{aid}-{n}"
-            await store.ingest(
-                Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                            created_at=time.time()), plan_)
+            await arrive(f"{aid}-{n}")
             started = time.perf_counter()
             reservation = await store.pull(aid)
             decisions.append(time.perf_counter() - started)
@@ -122,14 +122,10 @@ async def _store_worker(
 
     async def merged_loop(aid: str) -> None:
         n = 0
-        plan_ = RoutingPlan("general")
         held = None
         while time.perf_counter() < stop:
             n += 1
-            key = f"{aid}-{n}"
-            await store.ingest(
-                Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                            created_at=time.time()), plan_)
+            await arrive(f"{aid}-{n}")
             if held is None:
                 started = time.perf_counter()
                 held = await store.pull(aid)
