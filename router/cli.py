@@ -146,15 +146,16 @@ def rules_test(
       omniroute rules test config/rules.yaml --interaction
       '{"channel": "social", "idempotency_key": "t1", "public": true}'
     """
-    from router.runtime import NormalizedInput, normalized_inbound
+    from router.interaction_in import InteractionIn
+    from router.runtime import normalized_inbound
     from rules import compile_ruleset
 
     loaded = _load_rules(file)
     try:
         data = json.loads(interaction)
-        data["channel"] = _channel(data.get("channel", ""))
+        data["channel"] = _channel(data.get("channel", "")).value
         data.setdefault("idempotency_key", "cli-test")
-        item = normalized_inbound(NormalizedInput(**data), time.time(), "US")
+        item = normalized_inbound(InteractionIn.model_validate(data), time.time(), "US")
         compiled = compile_ruleset(loaded.spec, _topology(config_dir), loaded.source)
     except (ValueError, TypeError, OmnirouteError) as exc:
         raise _fail(f"--interaction: {exc}") from None

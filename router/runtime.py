@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from agents.model import AgentProfile, Queue, Team
 from channels import (
@@ -72,6 +72,7 @@ from router.errors import (
 )
 from router.events import Event, EventKind, InteractionEvent
 from router.interaction import FINAL_STATUSES, Channel, Interaction, Status
+from router.interaction_in import InteractionIn
 from router.memory import MemoryStore
 from router.metrics import MetricsRecorder
 from router.plan import RoutingPlan, SkillRequirement
@@ -154,60 +155,6 @@ class FollowUp:
     channel: Channel
     idempotency_key: str
     summary: str
-
-
-class NormalizedFields(Protocol):
-    """What `normalized_inbound` reads: `NormalizedInput`, or the API's validated body
-    itself (so the hot ingest path does not copy it into another record first)."""
-
-    @property
-    def channel(self) -> str: ...
-    @property
-    def idempotency_key(self) -> str: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def customer_id(self) -> str | None: ...
-    @property
-    def to(self) -> str | None: ...
-    @property
-    def conversation_key(self) -> str | None: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def language(self) -> str | None: ...
-    @property
-    def intent(self) -> str | None: ...
-    @property
-    def sentiment(self) -> float | None: ...
-    @property
-    def public(self) -> bool: ...
-    @property
-    def reach(self) -> int: ...
-    @property
-    def attributes(self) -> Mapping[str, Any] | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizedInput:
-    """The generic JSON ingest body, already validated at the API boundary."""
-
-    channel: Channel
-    idempotency_key: str
-    address: str | None = None
-    customer_id: str | None = None
-    to: str | None = None
-    conversation_key: str | None = None
-    subject: str = ""
-    summary: str = ""
-    language: str | None = None
-    intent: str | None = None
-    sentiment: float | None = None
-    public: bool = False
-    reach: int = 0
-    attributes: Mapping[str, Any] | None = None
 
 
 class Runtime:
@@ -432,7 +379,7 @@ class Runtime:
         now = self.clock()
         return [await self.ingest_item(item, now) for item in adapter.parse(request, now)]
 
-    async def ingest_normalized(self, data: NormalizedFields) -> IngestOutcome:
+    async def ingest_normalized(self, data: InteractionIn) -> IngestOutcome:
         """The generic JSON endpoint: a pre-normalized interaction, same path as webhooks."""
         now = self.clock()
         item = normalized_inbound(data, now, self.settings.default_region)
@@ -814,7 +761,7 @@ def transfer_plan(
     return changed
 
 
-def normalized_inbound(data: NormalizedFields, now: float, region: str) -> Inbound:
+def normalized_inbound(data: InteractionIn, now: float, region: str) -> Inbound:
     """A generic JSON interaction as an `Inbound`, with a canonical identity address."""
     key = data.idempotency_key
     channel = Channel(data.channel)

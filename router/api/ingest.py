@@ -23,8 +23,9 @@ from channels import InboundRequest, MetaAdapter, XAdapter
 from router.api.deps import Ingest, RuntimeDep, webhook_caller
 from router.api.ingest_lane import encode_accepted
 from router.api.problems import problem_responses
-from router.api.schemas import Accepted, AcceptedBatch, InteractionIn, accepted
+from router.api.schemas import Accepted, AcceptedBatch, accepted
 from router.auth import Principal
+from router.interaction_in import InteractionIn
 from router.runtime import Runtime
 
 router = APIRouter(tags=["ingest"])

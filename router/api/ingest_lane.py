@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from router.api import problems
 from router.api.deps import require_ingest
 from router.api.limits import BodyTooLarge
-from router.api.schemas import InteractionIn
+from router.interaction_in import InteractionIn
 from router.runtime import IngestOutcome, Runtime
 
 PATH = "/interactions"

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.api.deps import Reader, RuntimeDep, Supervisor
 from router.api.problems import problem_json, problem_responses
-from router.api.schemas import InteractionIn, customer_out, explain_json
-from router.interaction import Channel
-from router.runtime import NormalizedInput, normalized_inbound
+from router.api.schemas import customer_out, explain_json
+from router.interaction_in import InteractionIn
+from router.runtime import normalized_inbound
 from rules import (
     LoadedRuleset,
     RulesetInvalid,
@@ -171,8 +171,7 @@ class DryRunIn(BaseModel):
 @router.post("/dry-run", responses=problem_responses(401, 403, 404, 422),
              summary="Explain how an interaction would be classified (nothing is routed)")
 async def dry_run(body: DryRunIn, runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
-    data = NormalizedInput(**{**body.interaction.model_dump(),
-                              "channel": Channel(body.interaction.channel)})
+    data = body.interaction
     now = runtime.clock()
     item = normalized_inbound(data, now, runtime.settings.default_region)
     customer = data.customer_id or runtime.identity.resolve(

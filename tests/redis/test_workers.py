@@ -20,8 +20,8 @@ import yaml
 from agents.model import Presence
 from router.app import create_app
 from router.devserver import free_port
-from router.interaction import Channel
-from router.runtime import NormalizedInput, Runtime
+from router.interaction_in import InteractionIn
+from router.runtime import Runtime
 from tests.api.conftest import api_client, auth, first_offer, settings
 
 SUP = auth("supervisor")
@@ -53,8 +53,8 @@ async def test_rules_published_on_a_classify_the_next_ingest_on_b(redis_url: str
             **SUP, "If-Match": current.headers["etag"], "content-type": "application/json"})
         assert published.status_code == 201, published.text
         await until(lambda: b.rules.active.version == 2)
-        outcome = await b.ingest_normalized(NormalizedInput(
-            channel=Channel.CHAT, idempotency_key="w-1", summary="marker"))
+        outcome = await b.ingest_normalized(InteractionIn(
+            channel="chat", idempotency_key="w-1", summary="marker"))
         assert (outcome.rule, outcome.rule_version) == ("marker", 2)
         assert [v["version"] for v in (await api_b.get("/rules/versions",
                                                         headers=SUP)).json()] == [1, 2]
@@ -63,8 +63,8 @@ async def test_rules_published_on_a_classify_the_next_ingest_on_b(redis_url: str
                                   headers={**SUP, "If-Match": '"2"'})
         assert rolled.status_code == 201, rolled.text
         await until(lambda: b.rules.active.version == 3)
-        outcome = await b.ingest_normalized(NormalizedInput(
-            channel=Channel.CHAT, idempotency_key="w-2", summary="marker"))
+        outcome = await b.ingest_normalized(InteractionIn(
+            channel="chat", idempotency_key="w-2", summary="marker"))
         assert outcome.rule != "marker" and outcome.rule_version == 3
 
 
@@ -77,8 +77,8 @@ async def test_agent_added_on_a_is_routed_to_by_b(redis_url: str) -> None:
         await until(lambda: "zed" in b.topology.agents)
         assert b.store.topology.agents["zed"].skills == {"english": 5, "billing": 5}
         await b.store.set_presence("zed", Presence.AVAILABLE)
-        outcome = await b.ingest_normalized(NormalizedInput(
-            channel=Channel.CHAT, idempotency_key="w-3", summary="hello"))
+        outcome = await b.ingest_normalized(InteractionIn(
+            channel="chat", idempotency_key="w-3", summary="hello"))
         view = await b.store.get(outcome.interaction_id)
         assert view.agent_id == "zed", view
 
@@ -99,8 +99,8 @@ async def test_sla_policies_put_on_redis_reach_the_other_worker(redis_url: str) 
         await until(lambda: b.policies is not a.policies
                     and b.policies.policies() == a.policies.policies())
         assert b.store.deadlines is b.policies  # type: ignore[attr-defined]
-        outcome = await b.ingest_normalized(NormalizedInput(
-            channel=Channel.CHAT, idempotency_key="w-4", summary="hello"))
+        outcome = await b.ingest_normalized(InteractionIn(
+            channel="chat", idempotency_key="w-4", summary="hello"))
         view = await b.store.get(outcome.interaction_id)
         assert view.due_at - view.enqueued_at == 42
 
