@@ -213,9 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         results[workload.adapter] = summarize(samples)
 
     path = write_result(
-        "adapters-quick" if args.quick else "adapters",  # never replace a full-size result
+        "adapters",
         {"count": count, "repeats": repeats, "senders": SENDERS, "quick": args.quick},
-        results,
+        results, quick=args.quick,
     )
     print(f"{'channel':<22}{'min/s':>12}{'median/s':>12}{'max/s':>12}{'target/s':>10}")
     for workload in WORKLOADS:

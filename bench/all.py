@@ -69,12 +69,13 @@ def results_into(module: ModuleType, out: Path, quick: bool) -> Iterator[list[Pa
     published full-size results and lets tests write into a temporary directory.
     """
     written: list[Path] = []
+    umbrella_quick = quick
     original = getattr(module, "write_result")  # noqa: B009 - a module attribute
 
     def write(scenario: str, parameters: dict[str, Any], results: dict[str, Any],
-              directory: Path = out) -> Path:
-        name = f"{scenario}-quick" if quick and not scenario.endswith("-quick") else scenario
-        path = report.write_result(name, parameters, results, directory=out)
+              directory: Path = out, quick: bool = False) -> Path:
+        path = report.write_result(scenario, parameters, results, directory=out,
+                                   quick=quick or umbrella_quick)
         written.append(path)
         return path
 
@@ -100,8 +101,8 @@ def run_core(quick: bool, out: Path, progress: Progress_) -> Outcome:
     # prove the harness inside a test's time budget next to six other scenarios.
     plan = core.Plan(((100, 1_000),), (1_000, 5_000), 1_000, 1) if quick else core.FULL
     results = core.run(plan, progress=progress)
-    path = report.write_result("core-quick" if quick else "core",
-                               {"quick": quick, "plan": plan.__dict__}, results, directory=out)
+    path = report.write_result("core", {"quick": quick, "plan": plan.__dict__}, results,
+                               directory=out, quick=quick)
     return Outcome("core", results=results, markdown=core.markdown(results), files=[str(path)])
 
 
@@ -143,9 +144,9 @@ def run_scaling(quick: bool, out: Path, progress: Progress_) -> Outcome:
 
     sweep = scaling.QUICK if quick else scaling.FULL
     results = scaling.run(sweep, progress=progress)
-    path = report.write_result("scaling-quick" if quick else "scaling",
+    path = report.write_result("scaling",
                                {"quick": quick, "sweep": sweep.__dict__}, results,
-                               directory=out)
+                               directory=out, quick=quick)
     return Outcome("scaling", results=results, markdown=scaling.markdown(results),
                    files=[str(path)])
 
@@ -157,8 +158,8 @@ def run_http(quick: bool, out: Path, progress: Progress_) -> Outcome:
     progress(f"HTTP ingest at 1,000 req/s for {seconds:g} s")
     results = http.run(1000.0, seconds, warmup)
     params = {"rate": 1000.0, "seconds": seconds, "warmup": warmup, "quick": quick}
-    path = report.write_result("http-quick" if quick else "http", params, results,
-                               directory=out)
+    path = report.write_result("http", params, results,
+                               directory=out, quick=quick)
     return Outcome("http", results=results, markdown=http.markdown(results), files=[str(path)])
 
 
@@ -201,9 +202,8 @@ def run_redis(quick: bool, out: Path, progress: Progress_) -> Outcome:
         outcome = _main_scenario("redis", quick, out)
     else:
         results = module.run(plan, progress=progress)
-        path = report.write_result("redis-quick",
-                                   {"quick": True, "plan": dataclasses.asdict(plan)},
-                                   results, directory=out)
+        path = report.write_result("redis", {"quick": True, "plan": dataclasses.asdict(plan)},
+                                   results, directory=out, quick=True)
         outcome = Outcome("redis", results=results, files=[str(path)])
     markdown = getattr(module, "markdown", None)
     if callable(markdown):
@@ -244,9 +244,9 @@ def run_baseline(quick: bool, out: Path, progress: Progress_) -> Outcome:
         if not baseline.venv_ready():
             raise Skip(f"the baseline venv could not be created: {exc}") from None
         raise
-    path = report.write_result("baseline-quick" if quick else "baseline",
+    path = report.write_result("baseline",
                                {"quick": quick, "plan": dataclasses.asdict(plan)}, results,
-                               directory=out)
+                               directory=out, quick=quick)
     return Outcome("baseline", results=results, markdown=baseline.markdown(results),
                    files=[str(path)])
 

@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(markdown(results))
     if not args.no_write:
-        path = write_result("baseline-quick" if args.quick else "baseline",
-                            {"quick": args.quick, "plan": asdict(plan)}, results)
+        path = write_result("baseline", {"quick": args.quick, "plan": asdict(plan)}, results,
+                            quick=args.quick)
         print(f"wrote {path}")
     return 0
 

@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(results))
     if not args.no_write:
         params = {"quick": args.quick, "plan": plan.__dict__}
-        path = write_result("core-quick" if args.quick else "core", params, results)
+        path = write_result("core", params, results, quick=args.quick)
         print(f"wrote {path}")
     return 0
 

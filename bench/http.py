@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None, out: Path = RESULTS_DIR) -> int:
     params = {"rates": rates, "seconds": args.seconds, "warmup": args.warmup,
               "connections": args.connections, "quick": args.quick,
               "lifecycle": not args.no_lifecycle}
-    path = write_result("http-quick" if args.quick else "http", params, results,
-                        directory=args.out)
+    path = write_result("http", params, results,
+                        directory=args.out, quick=args.quick)
     print(markdown(results))
     print(f"wrote {path}")
     return 0

@@ -728,8 +728,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run(plan)
     print(markdown(results))
     if not args.no_write:
-        path = write_result("redis-quick" if args.quick else "redis",
-                            {"quick": args.quick, "plan": asdict(plan)}, results)
+        path = write_result("redis", {"quick": args.quick, "plan": asdict(plan)}, results,
+                            quick=args.quick)
         print(f"wrote {path}")
     return 0
 

@@ -96,8 +96,12 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 def write_result(
     scenario: str, parameters: dict[str, Any], results: dict[str, Any],
-    directory: Path = RESULTS_DIR,
+    directory: Path = RESULTS_DIR, quick: bool = False,
 ) -> Path:
+    """Write one scenario's result file; a quick run is `<scenario>-quick`, so it never
+    replaces the full-size result the README quotes."""
+    if quick:
+        scenario = f"{scenario}-quick"
     directory.mkdir(parents=True, exist_ok=True)
     today = dt.date.today().isoformat()
     path = directory / f"{today}-{scenario}.json"

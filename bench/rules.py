@@ -104,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {**measure(ruleset, cases, rounds), "rules": len(ruleset.rules)}
     params = {"interactions": count, "rounds": rounds, "seed": args.seed, "quick": args.quick,
               "target_example_p50_us": 20.0}
-    # a quick run never replaces the published full-size result
-    path = write_result("rules-quick" if args.quick else "rules", params, results)
+    path = write_result("rules", params, results, quick=args.quick)
     print(f"{'ruleset':<14}{'rules':>6}{'p50 µs':>10}{'p90 µs':>10}{'p99 µs':>10}")
     for name, row in results.items():
         print(f"{name:<14}{row['rules']:>6}{row['p50_us']:>10.1f}{row['p90_us']:>10.1f}"

@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None, out: Path = RESULTS_DIR) -> int:
     args = parser.parse_args(argv)
     sweep = QUICK if args.quick else FULL
     results = run(sweep)
-    path = write_result("scaling-quick" if args.quick else "scaling",
+    path = write_result("scaling",
                         {"quick": args.quick, "sweep": sweep.__dict__}, results,
-                        directory=args.out)
+                        directory=args.out, quick=args.quick)
     print(markdown(results))
     print(f"wrote {path}")
     return 0
