@@ -269,27 +269,17 @@ class RoutingEngine:
 
     def upsert_team(self, team: Team) -> None:
         """Add a team or rename one (teams carry no routing state of their own)."""
-        teams = dict(self.topology.teams)
-        teams[team.id] = team
-        self.topology = replace(self.topology, teams=teams)
+        self.topology = self.topology.with_team(team)
 
     def upsert_queue(self, queue: Queue) -> None:
         """Add a queue, or rename one. Moving a queue to another team is refused while
         anything waits in it, since its waiting work was ordered by the old team's SLA.
         """
-        if queue.team not in self.topology.teams:
-            raise ConfigError(f"queue {queue.id!r}: unknown team {queue.team!r}")
-        existing = self.topology.queues.get(queue.id)
-        if existing is not None and existing.team != queue.team and any(
+        if self.topology.queue_moves_team(queue) and any(
             self._arrivals.get((queue.id, channel)) for channel in Channel
         ):
-            raise ConfigError(
-                f"queue {queue.id!r} has waiting interactions; it cannot move from team"
-                f" {existing.team!r} to {queue.team!r} until it is empty"
-            )
-        queues = dict(self.topology.queues)
-        queues[queue.id] = queue
-        self.topology = replace(self.topology, queues=queues)
+            raise self.topology.queue_move_refused(queue)
+        self.topology = self.topology.with_queue(queue)
         self._agents_by_queue.setdefault(queue.id, [])
         # Agents that serve "every queue of their teams" may gain or lose this one.
         for state in list(self._agents.values()):
@@ -307,9 +297,7 @@ class RoutingEngine:
                 raise ConfigError(f"agent {profile.id!r}: unknown team {team!r}")
         for queue in profile.queues:
             self._check_queue(queue)
-        agents = dict(self.topology.agents)
-        agents[profile.id] = profile
-        self.topology = replace(self.topology, agents=agents)
+        self.topology = self.topology.with_agent(profile)
         state = self._agents.get(profile.id)
         if state is None:
             self._add_agent_state(profile.id)
@@ -336,9 +324,7 @@ class RoutingEngine:
         for queue in state.queues:
             self._agents_by_queue[queue].remove(state)
         del self._agents[agent_id]
-        agents = dict(self.topology.agents)
-        del agents[agent_id]
-        self.topology = replace(self.topology, agents=agents)
+        self.topology = self.topology.without_agent(agent_id)
 
     def _unindex_agent(self, state: AgentState) -> None:
         for bucket_id, key in state.indexed.items():

@@ -609,23 +609,13 @@ class RedisStore:
     # The topology is configuration every worker holds; a change here is applied to this
     # worker and to Redis, and announced on the config channel for the others to reload.
     async def upsert_team(self, team: Team) -> None:
-        teams = dict(self.topology.teams)
-        teams[team.id] = team
-        self.topology = replace(self.topology, teams=teams)
+        self.topology = self.topology.with_team(team)
         await self._announce(f"team:{team.id}")
 
     async def upsert_queue(self, queue: Queue) -> None:
-        if queue.team not in self.topology.teams:
-            raise ConfigError(f"queue {queue.id!r}: unknown team {queue.team!r}")
-        existing = self.topology.queues.get(queue.id)
-        if existing is not None and existing.team != queue.team and await self._waiting(queue.id):
-            raise ConfigError(
-                f"queue {queue.id!r} has waiting interactions; it cannot move from team"
-                f" {existing.team!r} to {queue.team!r} until it is empty"
-            )
-        queues = dict(self.topology.queues)
-        queues[queue.id] = queue
-        self.topology = replace(self.topology, queues=queues)
+        if self.topology.queue_moves_team(queue) and await self._waiting(queue.id):
+            raise self.topology.queue_move_refused(queue)
+        self.topology = self.topology.with_queue(queue)
         # Agents that serve "every queue of their teams" may gain or lose this one.
         for profile in list(self.topology.agents.values()):
             if not profile.queues:
@@ -648,9 +638,7 @@ class RedisStore:
         for queue in profile.queues:
             if queue not in self.topology.queues:
                 raise UnknownQueue(queue)
-        agents = dict(self.topology.agents)
-        agents[profile.id] = profile
-        self.topology = replace(self.topology, agents=agents)
+        self.topology = self.topology.with_agent(profile)
         self._queues_of[profile.id] = self.topology.queues_of(profile)
         if not self._ready:
             await self._ensure()
@@ -676,9 +664,7 @@ class RedisStore:
         if agent_id not in self.topology.agents:
             raise UnknownAgent(agent_id)
         await self._fcall("remove_agent", [agent_id], self.clock())
-        agents = dict(self.topology.agents)
-        del agents[agent_id]
-        self.topology = replace(self.topology, agents=agents)
+        self.topology = self.topology.without_agent(agent_id)
         self._queues_of.pop(agent_id, None)
         self._defs_sent.clear()
         await self._announce(f"agent:{agent_id}")

@@ -506,7 +506,7 @@ class Runtime:
     async def upsert_team(self, team: Team) -> Change:
         async with self._change_lock:
             created = team.id not in self.topology.teams
-            candidate = replace(self.topology, teams={**self.topology.teams, team.id: team})
+            candidate = self.topology.with_team(team)
             warnings = self._check_candidate(candidate)
             await self.store.upsert_team(team)
             self._adopt(candidate)
@@ -518,7 +518,7 @@ class Runtime:
                 raise InvalidReference("team", queue.team, f"queue {queue.id!r}: unknown team"
                                        f" {queue.team!r} (teams: {_known(self.topology.teams)})")
             created = queue.id not in self.topology.queues
-            candidate = replace(self.topology, queues={**self.topology.queues, queue.id: queue})
+            candidate = self.topology.with_queue(queue)
             warnings = self._check_candidate(candidate)
             try:
                 await self.store.upsert_queue(queue)
@@ -531,8 +531,7 @@ class Runtime:
         async with self._change_lock:
             check_agent_references(profile, self.topology)
             created = profile.id not in self.topology.agents
-            candidate = replace(self.topology,
-                                agents={**self.topology.agents, profile.id: profile})
+            candidate = self.topology.with_agent(profile)
             warnings = self._check_candidate(candidate)
             view = await self.store.upsert_agent(profile)
             self._adopt(candidate)
@@ -543,8 +542,7 @@ class Runtime:
         async with self._change_lock:
             if agent_id not in self.topology.agents:
                 raise UnknownAgent(agent_id)
-            agents = {k: v for k, v in self.topology.agents.items() if k != agent_id}
-            candidate = replace(self.topology, agents=agents)
+            candidate = self.topology.without_agent(agent_id)
             warnings = self._check_candidate(candidate)
             await self.store.remove_agent(agent_id)
             self._adopt(candidate)
@@ -688,17 +686,13 @@ def announced_topology(
 ) -> Topology | None:
     """The topology after an announced change (None for an unknown kind)."""
     if kind == "team":
-        team = Team(**data["team"])
-        return replace(topology, teams={**topology.teams, team.id: team})
+        return topology.with_team(Team(**data["team"]))
     if kind == "queue":
-        queue = Queue(**data["queue"])
-        return replace(topology, queues={**topology.queues, queue.id: queue})
+        return topology.with_queue(Queue(**data["queue"]))
     if kind == "agent":
-        profile = agent_from_data(data["agent"])
-        return replace(topology, agents={**topology.agents, profile.id: profile})
+        return topology.with_agent(agent_from_data(data["agent"]))
     if kind == "agent_removed":
-        return replace(topology, agents={k: v for k, v in topology.agents.items()
-                                         if k != data["id"]})
+        return topology.without_agent(data["id"])
     return None
 
 

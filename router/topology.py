@@ -6,7 +6,7 @@ pydantic validates at this boundary; the core receives plain frozen dataclasses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,34 @@ class Topology:
 
     def skills(self) -> frozenset[str]:
         return frozenset(s for a in self.agents.values() for s in a.skills)
+
+    # -- live changes (each store applies them; these are the checks both share) --------
+    def with_team(self, team: Team) -> Topology:
+        return replace(self, teams={**self.teams, team.id: team})
+
+    def queue_moves_team(self, queue: Queue) -> bool:
+        """Check a queue change: its team must exist (ConfigError). True when it moves an
+        existing queue to another team, which a store refuses while anything waits in
+        the queue (`queue_move_refused`): that work was ordered by the old team's SLA."""
+        if queue.team not in self.teams:
+            raise ConfigError(f"queue {queue.id!r}: unknown team {queue.team!r}")
+        existing = self.queues.get(queue.id)
+        return existing is not None and existing.team != queue.team
+
+    def queue_move_refused(self, queue: Queue) -> ConfigError:
+        return ConfigError(
+            f"queue {queue.id!r} has waiting interactions; it cannot move from team"
+            f" {self.queues[queue.id].team!r} to {queue.team!r} until it is empty"
+        )
+
+    def with_queue(self, queue: Queue) -> Topology:
+        return replace(self, queues={**self.queues, queue.id: queue})
+
+    def with_agent(self, profile: AgentProfile) -> Topology:
+        return replace(self, agents={**self.agents, profile.id: profile})
+
+    def without_agent(self, agent_id: str) -> Topology:
+        return replace(self, agents={k: v for k, v in self.agents.items() if k != agent_id})
 
     @staticmethod
     def from_spec(spec: TopologySpec) -> Topology:
