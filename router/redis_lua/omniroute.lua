@@ -115,15 +115,17 @@ local LAZY = {__index = function(t, f)
   return v
 end}
 
--- The record at `key` with `hot` loaded, or nil when it does not exist (`hot[1]` is a
--- field every record has).
-local function load_record(key, hot)
+-- The record `id` (under P .. kind) with `hot` loaded and cached in `cache`, or nil when
+-- it does not exist (`hot[1]` is a field every record has).
+local function load_record(cache, kind, id, hot)
+  local key = P .. kind .. id
   local r = redis.call('HMGET', key, unpack(hot))
   if not r[1] then return nil end
-  local t = setmetatable({_d = {}, _miss = {}, _key = key}, LAZY)
+  local t = setmetatable({_d = {}, _miss = {}, _key = key, id = id}, LAZY)
   for i = 1, #hot do
     if r[i] then t[hot[i]] = r[i] end
   end
+  cache[id] = t
   return t
 end
 
@@ -145,14 +147,8 @@ end
 -- `hot`: the fields to read at once when the item is first touched (ITEM_HOT by default;
 -- an operation that will read more passes a longer list: one HMGET instead of two).
 local function item(id, hot)
-  local it = ITEMS[id]
-  if it == nil then
-    it = load_record(P .. 'i:' .. id, hot or ITEM_HOT)
-    if it == nil then return nil end
-    it.id = id
-    ITEMS[id] = it
-  end
-  if it._gone then return nil end
+  local it = ITEMS[id] or load_record(ITEMS, 'i:', id, hot or ITEM_HOT)
+  if it == nil or it._gone then return nil end
   return it
 end
 
@@ -167,14 +163,7 @@ local function agent_ref(id)
 end
 
 local function agent(id, hot)
-  local a = AGENTS[id]
-  if a == nil then
-    a = load_record(P .. 'a:' .. id, hot or AGENT_HOT)
-    if a == nil then return nil end
-    a.id = id
-    AGENTS[id] = a
-  end
-  return a
+  return AGENTS[id] or load_record(AGENTS, 'a:', id, hot or AGENT_HOT)
 end
 
 local function set(t, f, v)
@@ -598,9 +587,10 @@ reserve = function(it, a, offer)
   record(it, 'reserved', a.id, why)
   -- by hand, not cjson: cjson writes 14 significant digits, a timestamp needs 17
   local at = F(expires)
-  if not string.find(at, '[%.eEn]') then at = at .. '.0' end
-  emit('reserved', it, 'queued', a.id, why, '{"expires_at":' .. at .. '}')
-  return {it.id, a.id, it.ch, it.q, NOWS, F(expires)}
+  local json_at = at
+  if not string.find(at, '[%.eEn]') then json_at = at .. '.0' end
+  emit('reserved', it, 'queued', a.id, why, '{"expires_at":' .. json_at .. '}')
+  return {it.id, a.id, it.ch, it.q, NOWS, at}
 end
 
 -- ------------------------------------------------------------------ escalation, SLA
@@ -791,33 +781,32 @@ end
 
 local function fail(...) return {'err', {...}} end
 
-local function check(it, st)
-  if not TRANSITIONS[it.st][st] then return fail('illegal', it.id, it.st, st) end
-  return nil
-end
-
-local function live(id)
+-- The item `id`, not finished, that may move to `st`; or nil and the error reply.
+local function live(id, st)
   local it = item(id)
   if it == nil then return nil, fail('unknown_interaction', id) end
   if FINAL[it.st] then return nil, fail('illegal', id, it.st, '(any)') end
+  if not TRANSITIONS[it.st][st] then return nil, fail('illegal', id, it.st, st) end
   return it, nil
 end
 
--- (accept, complete and the rest return the item's view: its fields come in the first read)
-local function held_item(aid, id)
+-- The agent args[BASE + 1] and the item args[BASE + 2] it holds, which may move to `st`;
+-- or nil, nil and the error reply. (accept, complete and the rest return the item's
+-- view: its fields come in the first read)
+local function held_item(args, st)
+  local aid, id = args[BASE + 1], args[BASE + 2]
   local it = item(id, ITEM_VIEW)
-  if it ~= nil and it.ag == aid and not it._gone and not FINAL[it.st] then
-    -- An agent holding work exists (remove_agent refuses a busy one): no read needed,
-    -- and the errors below could not have applied. (A finished item keeps the id of the
-    -- agent that completed it but is held by nobody: it takes the path below.)
+  if it ~= nil and it.ag == aid and not FINAL[it.st] then
+    -- An agent holding work exists (remove_agent refuses a busy one): no read needed.
+    -- (A finished item keeps the id of the agent that completed it but is held by
+    -- nobody: it takes the errors below, which then always apply.)
+    if not TRANSITIONS[it.st][st] then return nil, nil, fail('illegal', id, it.st, st) end
     return agent_ref(aid), it, nil
   end
-  local a = agent(aid)
-  if a == nil then return nil, nil, fail('unknown_agent', aid) end
+  if agent(aid) == nil then return nil, nil, fail('unknown_agent', aid) end
   if it == nil then return nil, nil, fail('unknown_interaction', id) end
   if FINAL[it.st] then return nil, nil, fail('not_held', id, aid, '') end
-  if it.ag ~= aid then return nil, nil, fail('not_held', id, aid, it.ag) end
-  return a, it, nil
+  return nil, nil, fail('not_held', id, aid, it.ag)
 end
 
 -- Leg fields (queue, deadline, targets…) arrive as one JSON object of strings.
@@ -860,6 +849,30 @@ local function start_leg(it, legs)
   retarget(it)
 end
 
+-- end and transfer: the item leaves its queue, or is still held, and moves to `st`;
+-- returns the status it had and its holder (nil when none), not yet released.
+local function take_out(it, st)
+  local previous, holder = it.st, nil
+  if it.ag ~= '' then holder = agent(it.ag) end
+  if previous == 'queued' then leave_queue(it) end
+  set_status(it, st)
+  return previous, holder
+end
+
+-- An agent's hash, made offline and idle with nothing held when it does not exist yet.
+local function create_agent(key)
+  if redis.call('EXISTS', key) == 1 then return end
+  redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
+    'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
+  for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
+end
+
+-- The agent out of every bucket: off the ready indexes and the per-channel bucket lists.
+local function leave_buckets(a)
+  for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. a.id)) do unindex_agent(a, bkey) end
+  for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
+end
+
 -- ------------------------------------------------------------------ operations
 local function op_ingest(keys, args)
   setup(keys, args)
@@ -880,7 +893,6 @@ local function op_ingest(keys, args)
   if missing then return fail('nodef', missing) end
   local it = {_d = {}, _new = true, id = id}
   ITEMS[id] = it
-  set(it, 'id', id)
   set(it, 'ch', ch)
   set(it, 'ix', ix)
   set(it, 'dk', dk)
@@ -915,9 +927,7 @@ end
 
 local function op_accept(keys, args)
   setup(keys, args)
-  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
-  if err then return err end
-  err = check(it, 'assigned')
+  local a, it, err = held_item(args, 'assigned')
   if err then return err end
   set_status(it, 'assigned')
   set(it, 'aat', NOWS)
@@ -930,9 +940,7 @@ end
 
 local function op_reject(keys, args)
   setup(keys, args)
-  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
-  if err then return err end
-  err = check(it, 'queued')
+  local a, it, err = held_item(args, 'queued')
   if err then return err end
   return_reservation(it, a, dec(args[BASE + 3]) or 'rejected', 'rejected')
   match_agent(a)
@@ -941,9 +949,7 @@ end
 
 local function op_wrap_up(keys, args)
   setup(keys, args)
-  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
-  if err then return err end
-  err = check(it, 'wrap_up')
+  local a, it, err = held_item(args, 'wrap_up')
   if err then return err end
   local previous = shown(a)
   set_status(it, 'wrap_up')
@@ -958,9 +964,7 @@ end
 
 local function op_complete(keys, args)
   setup(keys, args)
-  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
-  if err then return err end
-  err = check(it, 'completed')
+  local a, it, err = held_item(args, 'completed')
   if err then return err end
   do_complete(a, it, dec(args[BASE + 3]))
   return done(item_view(it))
@@ -971,9 +975,7 @@ end
 -- available gets no reservation, an offline one included (the completion stands).
 local function op_complete_pull(keys, args)
   setup(keys, args)
-  local a, it, err = held_item(args[BASE + 1], args[BASE + 2])
-  if err then return err end
-  err = check(it, 'completed')
+  local a, it, err = held_item(args, 'completed')
   if err then return err end
   prefetch(a, AGENT_PULL) -- what completing and then pulling read of the agent, at once
   do_complete(a, it, dec(args[BASE + 3]))
@@ -989,15 +991,9 @@ end
 local function op_end(keys, args)
   setup(keys, args)
   local id, final, reason = args[BASE + 1], args[BASE + 2], dec(args[BASE + 3])
-  local it, err = live(id)
+  local it, err = live(id, final)
   if err then return err end
-  err = check(it, final)
-  if err then return err end
-  local previous = it.st
-  local holder = nil
-  if it.ag ~= '' then holder = agent(it.ag) end
-  if previous == 'queued' then leave_queue(it) end
-  set_status(it, final)
+  local previous, holder = take_out(it, final)
   add(it, 'tok', 1)
   if holder ~= nil then
     release(holder, it, previous ~= 'reserved')
@@ -1014,19 +1010,13 @@ end
 local function op_transfer(keys, args)
   setup(keys, args)
   local id, queue_ok, reason = args[BASE + 1], args[BASE + 2], dec(args[BASE + 3])
-  local it, err = live(id)
-  if err then return err end
-  err = check(it, 'transferred')
+  local it, err = live(id, 'transferred')
   if err then return err end
   if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 4]) end
   local legs = cjson.decode(args[BASE + 5])
   local missing = read_defs(args[BASE + 6], legs)
   if missing then return fail('nodef', missing) end
-  local previous = it.st
-  local holder = nil
-  if it.ag ~= '' then holder = agent(it.ag) end
-  if previous == 'queued' then leave_queue(it) end
-  set_status(it, 'transferred')
+  local previous, holder = take_out(it, 'transferred')
   if holder ~= nil then release(holder, it, true) end
   local holder_id = holder and holder.id or nil
   record(it, 'transferred', holder_id, reason or ('to ' .. legs.q))
@@ -1075,11 +1065,7 @@ local function op_init(keys, args)
   while i <= #args do
     local aid, blk = args[i], args[i + 1]
     local key = P .. 'a:' .. aid
-    if redis.call('EXISTS', key) == 0 then
-      redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
-        'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
-      for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
-    end
+    create_agent(key)
     redis.call('HSET', key, 'blk', blk)
     for j, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'cap:' .. ch, args[i + 1 + j]) end
     redis.call('SADD', P .. 'agents', aid)
@@ -1111,18 +1097,12 @@ end
 local function op_upsert_agent(keys, args)
   setup(keys, args)
   local aid, blk = args[BASE + 1], args[BASE + 2]
-  local key = P .. 'a:' .. aid
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
-      'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
-    for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
-  end
+  create_agent(P .. 'a:' .. aid)
   redis.call('SADD', P .. 'agents', aid)
   local a = agent(aid)
   set(a, 'blk', blk)
   for j, ch in ipairs(CHANNELS) do set(a, 'cap:' .. ch, args[BASE + 2 + j]) end
-  for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. aid)) do unindex_agent(a, bkey) end
-  for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. aid .. ':' .. ch) end
+  leave_buckets(a)
   local i = BASE + 3 + #CHANNELS
   local n = tonumber(args[i])
   local admitted = {}
@@ -1153,8 +1133,7 @@ local function op_remove_agent(keys, args)
   if a.pres ~= 'offline' or num(a, 'nheld') > 0 then
     return fail('busy', a.id, shown(a), a.nheld)
   end
-  for _, bkey in ipairs(redis.call('HKEYS', P .. 'ax:' .. a.id)) do unindex_agent(a, bkey) end
-  for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
+  leave_buckets(a)
   rewrite_definitions(a.id, {})
   redis.call('SREM', P .. 'agents', a.id)
   redis.call('DEL', P .. 'a:' .. a.id, P .. 'ah:' .. a.id, P .. 'ax:' .. a.id)
