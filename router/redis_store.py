@@ -61,9 +61,9 @@ atomic and no interaction is lost or double-assigned:
   timer). Timers due at the same instant fire in setting order once all workers are
   upgraded; while old and new workers both set timers such ties may fire out of order.
 
-Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis and is
-announced on `or:{site}:config` (`watch_config`). The runtime announces each change
-with its content (JSON) and the other workers apply it (`adopt_topology`); published
+Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis. The
+runtime announces each change with its content (JSON) on `or:{site}:config`
+(`publish_config`, `watch_config`) and the other workers apply it (`adopt_topology`); published
 rule versions live in Redis (`router.redis_rules`). The topology itself is not
 persisted in Redis: a worker started later reads the configuration files.
 
@@ -607,10 +607,9 @@ class RedisStore:
 
     # ------------------------------------------------------------------ live configuration
     # The topology is configuration every worker holds; a change here is applied to this
-    # worker and to Redis, and announced on the config channel for the others to reload.
+    # worker and to Redis. The runtime announces it to the other workers.
     async def upsert_team(self, team: Team) -> None:
         self.topology = self.topology.with_team(team)
-        await self._announce(f"team:{team.id}")
 
     async def upsert_queue(self, queue: Queue) -> None:
         if self.topology.queue_moves_team(queue) and await self._waiting(queue.id):
@@ -620,7 +619,6 @@ class RedisStore:
         for profile in list(self.topology.agents.values()):
             if not profile.queues:
                 await self.upsert_agent(profile)
-        await self._announce(f"queue:{queue.id}")
 
     async def _waiting(self, queue: str) -> bool:
         if not self._ready:
@@ -657,7 +655,6 @@ class RedisStore:
             str(len(admitted) // 3), *admitted,
         ], self.clock())
         self._defs_sent.clear()
-        await self._announce(f"agent:{profile.id}")
         return self._agent_view(profile.id, raw)
 
     async def remove_agent(self, agent_id: str) -> None:
@@ -667,7 +664,6 @@ class RedisStore:
         self.topology = self.topology.without_agent(agent_id)
         self._queues_of.pop(agent_id, None)
         self._defs_sent.clear()
-        await self._announce(f"agent:{agent_id}")
 
     def adopt_topology(self, topology: Topology) -> None:
         """Take a topology another worker changed (and already wrote to Redis): update
@@ -680,9 +676,6 @@ class RedisStore:
     def events_key(self) -> str:
         """The site's event stream (every transition XADDs its events there)."""
         return self.prefix + "events"
-
-    async def _announce(self, what: str) -> None:
-        await self.publish_config(f"topology:{what}")
 
     # ------------------------------------------------------------------ reading
     async def get(self, interaction_id: str) -> WorkView:

@@ -88,8 +88,11 @@ from rules import (
     InMemoryRuleRepository,
     NothingPublished,
     Problem,
+    Published,
     RuleEngine,
     RulesetInvalid,
+    RulesetSpec,
+    SourceMap,
     VersionConflict,
     compile_ruleset,
     load_ruleset,
@@ -317,29 +320,31 @@ class Runtime:
         store: Any = self.store
         await store.publish_config(message)
 
-    async def announce_rules(self, version: int) -> None:
-        await self.announce("rules", version=version)
+    async def publish_rules(
+        self, ruleset: RulesetSpec, *, base_version: int | None, author: str, comment: str,
+        source: SourceMap | None,
+    ) -> Published:
+        """Publish a ruleset version (`RuleEngine.publish`) and announce it to the other
+        workers, which load that version from the shared repository."""
+        result = self.rules.publish(ruleset, base_version=base_version, author=author,
+                                    comment=comment, source=source)
+        await self.announce("rules", version=result.version.number)
+        return result
 
-    async def announce_team(self, team_id: str) -> None:
-        await self.announce("team", team=asdict(self.topology.teams[team_id]))
+    async def rollback_rules(
+        self, to_version: int, *, base_version: int | None, author: str, comment: str,
+    ) -> Published:
+        """`RuleEngine.rollback`, announced like a publish."""
+        result = self.rules.rollback(to_version, base_version=base_version, author=author,
+                                     comment=comment)
+        await self.announce("rules", version=result.version.number)
+        return result
 
-    async def announce_queue(self, queue_id: str) -> None:
-        await self.announce("queue", queue=asdict(self.topology.queues[queue_id]))
-
-    async def announce_agent(self, agent_id: str) -> None:
-        await self.announce("agent", agent=agent_data(self.topology.agents[agent_id]))
-
-    async def announce_agent_removed(self, agent_id: str) -> None:
-        await self.announce("agent_removed", id=agent_id)
-
-    async def announce_policies(self, data: Mapping[str, Any]) -> None:
-        """`data` is the mapping the policy set was built from (`SlaPolicies.from_mapping`)."""
-        await self.announce("sla", policies=dict(data))
 
     async def apply_announcement(self, message: str) -> None:
         """Apply a change another worker announced (this worker's own are skipped)."""
         if not message.startswith("{"):
-            return  # the store's own `topology:<what>` notes: the JSON one follows
+            return  # not ours (older workers also sent bare `topology:<what>` notes)
         data = json.loads(message)
         if data.get("origin") == self.worker_id:
             return
@@ -510,6 +515,7 @@ class Runtime:
             warnings = self._check_candidate(candidate)
             await self.store.upsert_team(team)
             self._adopt(candidate)
+            await self.announce("team", team=asdict(team))
             return Change(created, warnings)
 
     async def upsert_queue(self, queue: Queue) -> Change:
@@ -525,6 +531,7 @@ class Runtime:
             except ConfigError as exc:  # work waits in it: it cannot change team now
                 raise ChangeRefused(str(exc)) from None
             self._adopt(candidate)
+            await self.announce("queue", queue=asdict(queue))
             return Change(created, warnings)
 
     async def upsert_agent(self, profile: AgentProfile) -> tuple[Change, AgentView]:
@@ -535,6 +542,7 @@ class Runtime:
             warnings = self._check_candidate(candidate)
             view = await self.store.upsert_agent(profile)
             self._adopt(candidate)
+            await self.announce("agent", agent=agent_data(profile))
             return Change(created, warnings), view
 
     async def remove_agent(self, agent_id: str) -> Change:
@@ -546,7 +554,17 @@ class Runtime:
             warnings = self._check_candidate(candidate)
             await self.store.remove_agent(agent_id)
             self._adopt(candidate)
+            await self.announce("agent_removed", id=agent_id)
             return Change(False, warnings)
+
+    async def change_policies(self, data: Mapping[str, Any]) -> SlaPolicies:
+        """Replace the SLA policy set with the one `data` describes (the mapping
+        `SlaPolicies.from_mapping` reads; a ConfigError names what it refuses), here and,
+        through the announcement, on every other worker."""
+        policies = SlaPolicies.from_mapping(data, "<request body>", self.topology)
+        self.set_policies(policies)
+        await self.announce("sla", policies=dict(data))
+        return policies
 
     def set_policies(self, policies: SlaPolicies) -> None:
         """Swap the SLA policy set: interactions enqueued from now on get its deadlines.
@@ -555,8 +573,8 @@ class Runtime:
         abandons and the Prometheus target gauges follow at once; the wait histogram's
         bucket edges are fixed per process (a running series cannot change buckets), so a
         new threshold that is not an edge is logged and becomes one at the next restart.
-        On a shared store the caller announces the set (`announce_policies`) and every
-        other worker applies it here too.
+        `change_policies` calls it and announces the set; every other worker of a shared
+        store applies the announcement here too.
         """
         store = self.store
         if isinstance(store, MemoryStore):

@@ -200,9 +200,8 @@ async def publish(
 ) -> dict[str, Any]:
     base = base_version(if_match)
     loaded = await read_ruleset(request)
-    result = runtime.rules.publish(loaded.spec, base_version=base, author=who.name,
-                                   comment=comment, source=loaded.source)
-    await runtime.announce_rules(result.version.number)
+    result = await runtime.publish_rules(loaded.spec, base_version=base, author=who.name,
+                                         comment=comment, source=loaded.source)
     response.headers["ETag"] = etag(result.version.number)
     return {**version_json(result.version),
             "warnings": [problem_json(p) for p in result.warnings]}
@@ -248,9 +247,8 @@ class RollbackIn(BaseModel):
 async def roll_back(body: RollbackIn, runtime: RuntimeDep, who: Supervisor, response: Response,
                     if_match: IfMatch = None) -> dict[str, Any]:
     base = base_version(if_match)
-    result = runtime.rules.rollback(body.to_version, base_version=base, author=who.name,
-                                    comment=body.comment)
-    await runtime.announce_rules(result.version.number)
+    result = await runtime.rollback_rules(body.to_version, base_version=base,
+                                          author=who.name, comment=body.comment)
     response.headers["ETag"] = etag(result.version.number)
     return {**version_json(result.version),
             "warnings": [problem_json(p) for p in result.warnings]}

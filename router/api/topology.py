@@ -41,7 +41,7 @@ from router.interaction import Channel
 from router.runtime import Change, InvalidReference, Runtime
 from router.topology import Topology
 from rules import Problem
-from sla.policy import SlaPolicies, SlaPolicy
+from sla.policy import SlaPolicy
 
 router = APIRouter(tags=["supervisors"])
 
@@ -76,7 +76,6 @@ def _team_out(topology: Topology, team_id: str) -> TeamOut:
 async def put_team(team_id: TeamId, body: TeamIn, runtime: RuntimeDep, _: Supervisor,
                    response: Response) -> TeamChange:
     change = await runtime.upsert_team(Team(team_id, body.name, body.social_care))
-    await runtime.announce_team(team_id)
     _created(response, change)
     return TeamChange(team=_team_out(runtime.topology, team_id), created=change.created,
                       rule_warnings=_findings(change.warnings))
@@ -88,7 +87,6 @@ async def put_team(team_id: TeamId, body: TeamIn, runtime: RuntimeDep, _: Superv
 async def put_queue(queue_id: QueueId, body: QueueIn, runtime: RuntimeDep, _: Supervisor,
                     response: Response) -> QueueChange:
     change = await runtime.upsert_queue(Queue(queue_id, body.team, body.name))
-    await runtime.announce_queue(queue_id)
     _created(response, change)
     return QueueChange(queue=QueueOut(id=queue_id, team=body.team, name=body.name),
                        created=change.created, rule_warnings=_findings(change.warnings))
@@ -110,7 +108,6 @@ def agent_profile(agent_id: str, body: AgentIn) -> AgentProfile:
 async def put_agent(agent_id: NewAgentId, body: AgentIn, runtime: RuntimeDep, _: Supervisor,
                     response: Response) -> AgentChange:
     change, _view = await runtime.upsert_agent(agent_profile(agent_id, body))
-    await runtime.announce_agent(agent_id)
     _created(response, change)
     return AgentChange(agent=await _agent(runtime, agent_id), created=change.created,
                        rule_warnings=_findings(change.warnings))
@@ -121,7 +118,6 @@ async def put_agent(agent_id: NewAgentId, body: AgentIn, runtime: RuntimeDep, _:
                summary="Remove an agent (409 while logged in or holding work)")
 async def delete_agent(agent_id: NewAgentId, runtime: RuntimeDep, _: Supervisor) -> Response:
     await runtime.remove_agent(agent_id)
-    await runtime.announce_agent_removed(agent_id)
     return Response(status_code=204)
 
 
@@ -191,7 +187,5 @@ async def put_sla_policies(
     check_policies(body, runtime)
     data = {"policies": [p.model_dump(exclude_none=True) for p in body]}
     # sla/policy.py stays the authority; anything it still refuses is a ConfigError (422).
-    policies = SlaPolicies.from_mapping(data, "<request body>", runtime.topology)
-    runtime.set_policies(policies)
-    await runtime.announce_policies(data)
+    policies = await runtime.change_policies(data)
     return [policy_out(p) for p in policies.policies()]
