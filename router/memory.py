@@ -128,5 +128,11 @@ class MemoryStore:
     def subscribe(self, subscriber: Subscriber) -> None:
         self.engine.subscribe(subscriber)
 
+    def latest_snapshot(self) -> Snapshot:
+        return self.engine.snapshot()
+
+    def set_deadlines(self, deadlines: DeadlinePolicy) -> None:
+        self.engine.deadlines = deadlines
+
     async def close(self) -> None:
         return None

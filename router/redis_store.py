@@ -590,7 +590,7 @@ class RedisStore:
         try:
             fired = int(await self._fcall("tick", [], self.clock()))
             # The service's timer loop runs at least once a second: refresh the snapshot
-            # the synchronous Prometheus collector reads (`cached_snapshot`) at that pace.
+            # the synchronous Prometheus collector reads (`latest_snapshot`) at that pace.
             if time.monotonic() - self._snapshot_taken >= SNAPSHOT_EVERY:
                 await self.snapshot()
         except StoreUnavailable as exc:
@@ -729,7 +729,7 @@ class RedisStore:
         self._snapshot, self._snapshot_taken = snapshot, time.monotonic()
         return snapshot
 
-    def cached_snapshot(self) -> Snapshot:
+    def latest_snapshot(self) -> Snapshot:
         """The latest snapshot taken (at most `SNAPSHOT_EVERY` s old while the service runs);
         what a synchronous reader such as the Prometheus collector can have."""
         if self._snapshot is None:
@@ -771,6 +771,9 @@ class RedisStore:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self.bus.subscribe(subscriber)
+
+    def set_deadlines(self, deadlines: DeadlinePolicy) -> None:
+        self.deadlines = deadlines
 
     async def publish_config(self, message: str) -> int:
         """Announce a rules/config change (e.g. `rules:<version>`) to every worker."""

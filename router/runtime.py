@@ -187,7 +187,7 @@ class Runtime:
         self.store = open_store(settings.store_url, topology, self.clock, policies,
                                 engine_settings)
         self.tracker = ServiceLevelTracker(policies)
-        self.metrics = MetricsRecorder.from_policies(policies, snapshot=self._snapshot_now)
+        self.metrics = MetricsRecorder.from_policies(policies, snapshot=self.store.latest_snapshot)
         self.hub = EventHub()
         self.service = RoutingService(self.store, self.clock,
                                       on_decision=self.metrics.observe_decision)
@@ -576,14 +576,7 @@ class Runtime:
         `change_policies` calls it and announces the set; every other worker of a shared
         store applies the announcement here too.
         """
-        store = self.store
-        if isinstance(store, MemoryStore):
-            store.engine.deadlines = policies
-        elif hasattr(store, "deadlines"):
-            store.deadlines = policies
-        else:
-            raise ChangeRefused(f"the {type(store).__name__} does not take live SLA changes;"
-                                " edit sla.yaml and restart the workers")
+        self.store.set_deadlines(policies)
         self.policies = policies
         self.tracker.set_policies(policies)
         off_edge = self.metrics.set_policies(policies)
@@ -625,16 +618,6 @@ class Runtime:
         with contextlib.suppress(NothingPublished):
             checks["rules"] = self.rules.active is not None
         return checks
-
-    def _snapshot_now(self) -> Snapshot:
-        # The Prometheus collector is synchronous; the memory store can answer in place.
-        store = self.store
-        if isinstance(store, MemoryStore):
-            return store.engine.snapshot()
-        cached = getattr(store, "cached_snapshot", None)
-        if cached is not None:  # the Redis store refreshes one from its timer loop
-            return cached()  # type: ignore[no-any-return]
-        raise RuntimeError("scrape-time snapshot needs a synchronous store view")
 
     def _on_event(self, event: Event) -> None:
         # A finished interaction ends its conversation: the next message is new work.

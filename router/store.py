@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from agents.model import AgentProfile, Presence, Queue, Team
+from router.deadlines import DeadlinePolicy
 from router.engine import IngestResult
 from router.events import Subscriber
 from router.interaction import Channel, Interaction
@@ -101,6 +102,16 @@ class Store(Protocol):
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Receive every domain event this store's transitions produce."""
+        ...
+
+    def latest_snapshot(self) -> Snapshot:
+        """The freshest snapshot to be had without waiting, for synchronous readers such
+        as the Prometheus collector: exact in memory, a recent one from Redis."""
+        ...
+
+    def set_deadlines(self, deadlines: DeadlinePolicy) -> None:
+        """Order interactions enqueued from now on by these SLA deadlines (a live SLA
+        change); waiting work keeps the deadline it was ordered by."""
         ...
 
     async def close(self) -> None: ...
