@@ -92,6 +92,19 @@ class RoutedSubscriber(Protocol):
     def handlers(self) -> Mapping[EventKind, Handler]: ...
 
 
+class CallableRouted:
+    """Base of a `RoutedSubscriber` that can also be handed any event directly (tests,
+    replays, callers outside a bus): the event goes to its kind's handler, if it has one."""
+
+    __slots__ = ()
+    handlers: Mapping[EventKind, Handler]
+
+    def __call__(self, event: Event) -> None:
+        handler = self.handlers.get(event.kind)
+        if handler is not None:
+            handler(event)
+
+
 #: Either a callable handed every event, or a `RoutedSubscriber`.
 Subscriber = Callable[[Event], None] | RoutedSubscriber
 

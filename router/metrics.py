@@ -62,7 +62,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from router.deadlines import DEFAULT_THRESHOLDS
-from router.events import Event, EventKind, InteractionEvent
+from router.events import CallableRouted, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 
@@ -211,7 +211,7 @@ _HISTOGRAMS: dict[str, tuple[str, str]] = {
 }
 
 
-class MetricsRecorder:
+class MetricsRecorder(CallableRouted):
     """Event subscriber owning every event-driven metric of one registry.
 
     Usually built with `from_policies`. `thresholds` are the SLA thresholds
@@ -282,14 +282,6 @@ class MetricsRecorder:
             EventKind.COMPLETED: self._on_completed,
         })
         return handlers
-
-    def __call__(self, event: Event) -> None:
-        """Take any event (for callers outside a bus); presence is ignored (the snapshot
-        collector reports it as state)."""
-        if isinstance(event, InteractionEvent):
-            handler = self.handlers.get(event.kind)
-            if handler is not None:
-                handler(event)
 
     def _counter(self, key: str) -> Callable[[InteractionEvent], None]:
         counts = self.events.counters[key]

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from router.events import Event, EventKind, InteractionEvent
+from router.events import CallableRouted, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 from sla.figures import Figures, Tally
@@ -114,7 +114,7 @@ class _Series:
 _PRUNE_EVERY = 60.0
 
 
-class ServiceLevelTracker:
+class ServiceLevelTracker(CallableRouted):
     """Measures service level per team × channel from routing events.
 
     The threshold for an answer is the policy of its team, channel and — when the core
@@ -159,14 +159,7 @@ class ServiceLevelTracker:
             EventKind.SLA_AT_RISK: self._on_at_risk,
         }
 
-    # -- subscriber --------------------------------------------------------------
-    def __call__(self, event: Event) -> None:
-        """Take any event (for callers outside a bus); uncounted kinds are ignored."""
-        if isinstance(event, InteractionEvent):
-            handler = self.handlers.get(event.kind)
-            if handler is not None:
-                handler(event)
-
+    # -- subscriber (handlers) ------------------------------------------------------
     def _on_assigned(self, event: InteractionEvent) -> None:
         waited = event.waited
         threshold = event.detail.get("threshold")
