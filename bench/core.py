@@ -193,16 +193,29 @@ FULL = Plan(((1_000, 10_000), (50_000, 1_000_000)), (1_000, 10_000, 100_000, 1_0
 QUICK = Plan(((200, 2_000),), (1_000, 10_000), 3_000, 2)
 
 
+Measure = Callable[[RoutingEngine, VirtualClock, Workload, int], tuple[float, list[float]]]
+
+
+def repeated(
+    measure: Measure, engine: RoutingEngine, clock: VirtualClock, workload: Workload,
+    plan: Plan,
+) -> tuple[list[float], list[float]]:
+    """`plan.repeats` runs of `measure`: the rate of each, and all their latencies."""
+    rates: list[float] = []
+    latencies: list[float] = []
+    for _ in range(plan.repeats):
+        rate, found = measure(engine, clock, workload, plan.lifecycles)
+        rates.append(rate)
+        latencies.extend(found)
+    return rates, latencies
+
+
 def run(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
     results: dict[str, Any] = {"lifecycles": [], "push": [], "scaling": [], "subscribers": {}}
     for agents, queued in plan.lifecycle_sizes:
         progress(f"filling {queued:,} queued with {agents:,} agents (pull mode)")
         engine, clock, workload, grown = build(agents, queued, push=False)
-        rates, all_latencies = [], []
-        for _ in range(plan.repeats):
-            rate, latencies = pull_lifecycles(engine, clock, workload, plan.lifecycles)
-            rates.append(rate)
-            all_latencies.extend(latencies)
+        rates, all_latencies = repeated(pull_lifecycles, engine, clock, workload, plan)
         results["lifecycles"].append({
             "agents": agents, "queued": queued, "lifecycles_per_s": summarize(rates),
             "pull_decision": latency_summary(all_latencies),
@@ -216,11 +229,7 @@ def run(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
 
         progress(f"push decisions with {agents:,} ready agents")
         engine, clock, workload, _ = build(agents, 0, push=True)
-        rates, all_latencies = [], []
-        for _ in range(plan.repeats):
-            rate, latencies = push_decisions(engine, clock, workload, plan.lifecycles)
-            rates.append(rate)
-            all_latencies.extend(latencies)
+        rates, all_latencies = repeated(push_decisions, engine, clock, workload, plan)
         results["push"].append({
             "agents": agents, "lifecycles_per_s": summarize(rates),
             "arrival_decision": latency_summary(all_latencies),
