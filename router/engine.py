@@ -17,9 +17,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from types import MappingProxyType
 
 from sortedcontainers import SortedList
 
@@ -76,6 +77,8 @@ class EngineSettings:
 
 _CHANNELS = tuple(Channel)
 _HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+#: The `detail` of events that have none (shared: events are treated as immutable).
+_NO_DETAIL: Mapping[str, object] = MappingProxyType({})
 
 #: Not answered yet: SLA at-risk and breach still apply (a ringing offer is unanswered).
 _UNANSWERED = frozenset({Status.QUEUED, Status.RESERVED})
@@ -957,28 +960,34 @@ class RoutingEngine:
     def _emit(
         self, kind: EventKind, item: WorkItem, now: float, previous: Status | None,
         agent_id: str | None = None, reason: str | None = None,
-        detail: dict[str, object] | None = None,
+        detail: Mapping[str, object] = _NO_DETAIL,
     ) -> None:
         route = self.bus.routes.get(kind)
         if route is None:
             return  # nobody handles this kind: do not even build the event
-        handled = None
-        if kind in _HANDLED_KINDS and item.assigned_at is not None:
-            handled = now - item.assigned_at
-        # The threshold travels with the event so SLA measurement needs no look-up.
-        extra: dict[str, object] = {"threshold": item.deadline.threshold}
-        if detail:
-            extra.update(detail)
+        assigned_at = item.assigned_at
+        handled = (now - assigned_at
+                   if assigned_at is not None and kind in _HANDLED_KINDS else None)
+        queue = item.plan.queue
         # Positional: one event per transition, and keyword passing costs ~40% more.
-        self.bus.deliver(
-            route,
-            InteractionEvent(
-                kind, now, item.id, item.interaction.channel, item.plan.queue,
-                self.topology.queues[item.plan.queue].team, item.status, previous, agent_id,
-                item.target.priority, item.enqueued_at, now - item.enqueued_at, handled,
-                reason, extra,
-            ),
+        # The threshold travels with the event so SLA measurement needs no look-up.
+        interaction = item.interaction
+        event = InteractionEvent(
+            kind, now, interaction.id, interaction.channel, queue,
+            self.topology.queues[queue].team, item.status, previous, agent_id,
+            item.target.priority, item.enqueued_at, now - item.enqueued_at, handled,
+            reason, detail, item.deadline.threshold,
         )
+        # EventBus.deliver, inlined: this runs once per transition.
+        bus = self.bus
+        for handler in route:
+            try:
+                handler(event)
+            except Exception:  # a broken observer must not stop routing
+                bus.errors += 1
+        bus.countdown -= 1
+        if bus.countdown <= 0:
+            bus.flush()
 
     def _emit_presence(self, state: AgentState, previous: Presence, now: float) -> None:
         if previous is state.shown_presence:

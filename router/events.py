@@ -6,6 +6,7 @@ it never calls those inline, so they can be added or removed without touching ro
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -41,6 +42,8 @@ class InteractionEvent:
 
     `waited` is seconds since it was (last) enqueued; `handled` is seconds since it was
     accepted (only on wrap_up/completed). `queue`/`team` are where it waits or waited.
+    `threshold` is the SLA threshold T (seconds) the core measures its wait against, so
+    SLA measurement needs no policy look-up; None when the source does not know it.
     """
 
     kind: EventKind
@@ -58,6 +61,7 @@ class InteractionEvent:
     handled: float | None = None
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    threshold: float | None = None
 
 
 @dataclass(slots=True)
@@ -105,8 +109,55 @@ class CallableRouted:
             handler(event)
 
 
+@runtime_checkable
+class BatchedSubscriber(RoutedSubscriber, Protocol):
+    """A `RoutedSubscriber` whose handlers only hold events; `drain()` counts them.
+
+    The bus calls `drain()` of every batched subscriber after each `FLUSH_EVERY`
+    events it delivers, so held events stay few and their cost is still paid on the
+    routing thread; a reader drains before it reads, so what it reads is exact.
+    """
+
+    def drain(self) -> None: ...
+
+
+class Batched(CallableRouted):
+    """Base of a `BatchedSubscriber`: handlers append to `pending`; `drain` hands the
+    held events to `consume` in arrival order.
+
+    Why batch: each handler is a built-in `list.append`, so delivering an event costs
+    no Python call, and counting a few hundred events in one loop runs far faster on
+    the routing hot path than as many calls spread between routing steps (measured:
+    `python -m bench.core --subscribers-only`).
+    """
+
+    __slots__ = ("_draining", "pending")
+
+    def hold(self, kinds: Iterable[EventKind]) -> dict[EventKind, Handler]:
+        """Handlers that hold events of `kinds` until the next drain."""
+        self.pending: list[Event] = []
+        self._draining = threading.Lock()
+        return dict.fromkeys(kinds, self.pending.append)
+
+    def drain(self) -> None:
+        # A scrape may drain from another thread: the lock keeps two drains from
+        # counting the same events, and only the events taken are removed, so one
+        # appended meanwhile waits for the next drain.
+        with self._draining:
+            taken = self.pending[:]
+            if taken:
+                del self.pending[:len(taken)]
+                self.consume(taken)
+
+    def consume(self, events: list[Event]) -> None:
+        raise NotImplementedError
+
+
 #: Either a callable handed every event, or a `RoutedSubscriber`.
 Subscriber = Callable[[Event], None] | RoutedSubscriber
+
+#: Events delivered between two drains of batched subscribers.
+FLUSH_EVERY = 256
 
 
 class EventBus:
@@ -116,11 +167,14 @@ class EventBus:
     order; a kind absent from it has no subscriber.
     """
 
-    __slots__ = ("_subscriptions", "errors", "routes")
+    __slots__ = ("_drains", "_subscriptions", "countdown", "errors", "routes")
 
     def __init__(self) -> None:
         self._subscriptions: list[tuple[object, Mapping[EventKind, Handler]]] = []
         self.routes: dict[EventKind, tuple[Handler, ...]] = {}
+        self._drains: tuple[Callable[[], None], ...] = ()
+        #: events left to deliver before batched subscribers are drained
+        self.countdown = FLUSH_EVERY
         self.errors = 0
 
     def subscribe(
@@ -149,6 +203,8 @@ class EventBus:
             for kind, handler in handlers.items():
                 routes.setdefault(kind, []).append(handler)
         self.routes = {kind: tuple(found) for kind, found in routes.items()}
+        self._drains = tuple(subscriber.drain for subscriber, _ in self._subscriptions
+                             if isinstance(subscriber, BatchedSubscriber))
 
     @property
     def active(self) -> bool:
@@ -165,5 +221,17 @@ class EventBus:
         for handler in route:
             try:
                 handler(event)
+            except Exception:  # a broken observer must not stop routing
+                self.errors += 1
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Drain every batched subscriber (called every `FLUSH_EVERY` events)."""
+        self.countdown = FLUSH_EVERY
+        for drain in self._drains:
+            try:
+                drain()
             except Exception:  # a broken observer must not stop routing
                 self.errors += 1

@@ -48,8 +48,8 @@ per-worker targets also let operators see a stuck or unbalanced worker.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import (
@@ -62,7 +62,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
 from router.deadlines import DEFAULT_THRESHOLDS
-from router.events import CallableRouted, EventKind, InteractionEvent
+from router.events import Batched, Event, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 
@@ -113,7 +113,7 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Event kinds that only increment a counter -> that counter (name without prefix/_total);
-#: queued, assigned, abandoned and completed have handlers of their own.
+#: queued, assigned and completed are counted in `consume`, abandoned by its own handler.
 _COUNTED_KINDS: dict[EventKind, str] = {
     EventKind.TRANSFERRED: "transferred",
     EventKind.EXPIRED: "expired",
@@ -148,10 +148,18 @@ class EventHistogram:
     def observe(self, labels: Labels, value: float) -> None:
         cells = self.series.get(labels)
         if cells is None:
-            # one cell per finite bound, then +Inf, then the running sum
-            cells = self.series[labels] = [0.0] * (len(self.bounds) + 2)
+            cells = self.start(labels)
         cells[bisect_left(self.bounds, value)] += 1
         cells[-1] += value
+
+    def start(self, labels: Labels) -> list[float]:
+        """A new label set's cells: one per finite bound, then +Inf, then the sum."""
+        cells = self.series[labels] = [0.0] * (len(self.bounds) + 2)
+        return cells
+
+    def counts(self) -> dict[Labels, int]:
+        """Observations per label set (what `_count` exposes)."""
+        return {labels: int(sum(cells[:-1])) for labels, cells in list(self.series.items())}
 
 
 class EventMetrics(Collector):
@@ -164,22 +172,37 @@ class EventMetrics(Collector):
     at worst one event behind).
     """
 
-    def __init__(self, wait_buckets: Sequence[float], handle_buckets: Sequence[float]) -> None:
-        #: counter key (see `_COUNTERS`) -> labels -> count
-        self.counters: dict[str, dict[Labels, int]] = {key: {} for key, _, _ in _COUNTERS}
+    def __init__(
+        self, wait_buckets: Sequence[float], handle_buckets: Sequence[float],
+        before_collect: Callable[[], None] = lambda: None,
+    ) -> None:
+        #: called first at every scrape (the recorder counts the events it holds)
+        self.before_collect = before_collect
+        #: counter key (see `_COUNTERS`) -> labels -> count; `routed` is not among them:
+        #: every routed interaction has exactly one wait observation, so it is read from
+        #: the wait histogram's counts instead of being counted a second time
+        self.counters: dict[str, dict[Labels, int]] = {
+            key: {} for key, _, _ in _COUNTERS if key != "routed"}
         self.histograms: dict[str, EventHistogram] = {
             "wait": EventHistogram(wait_buckets),
             "handle": EventHistogram(handle_buckets),
         }
+
+    def counter(self, key: str) -> dict[Labels, int]:
+        """A counter's value per label set, as of now."""
+        if key == "routed":
+            return self.histograms["wait"].counts()
+        return dict(self.counters[key])
 
     def count(self, metric: str, labels: Labels) -> None:
         counts = self.counters[metric]
         counts[labels] = counts.get(labels, 0) + 1
 
     def collect(self) -> Iterator[Metric]:
+        self.before_collect()
         for key, name, doc in _COUNTERS:
             counter = CounterMetricFamily(f"{PREFIX}_{name}", doc, labels=QUEUE_LABELS)
-            for labels, value in list(self.counters[key].items()):
+            for labels, value in self.counter(key).items():
                 counter.add_metric(_plain(labels), value)
             yield counter
         for metric, (name, doc) in _HISTOGRAMS.items():
@@ -211,7 +234,7 @@ _HISTOGRAMS: dict[str, tuple[str, str]] = {
 }
 
 
-class MetricsRecorder(CallableRouted):
+class MetricsRecorder(Batched):
     """Event subscriber owning every event-driven metric of one registry.
 
     Usually built with `from_policies`. `thresholds` are the SLA thresholds
@@ -242,15 +265,17 @@ class MetricsRecorder(CallableRouted):
         self.events = EventMetrics(
             with_thresholds(WAIT_BUCKETS, self.thresholds),
             with_thresholds(HANDLE_BUCKETS, self.thresholds),
+            before_collect=self.drain,
         )
         self.registry.register(self.events)
         # The hot handlers' own references, one attribute read away.
         self._received = self.events.counters["received"]
-        self._routed = self.events.counters["routed"]
         self._wait = self.events.histograms["wait"]
         self._handle = self.events.histograms["handle"]
-        #: per-kind handlers: this is a `RoutedSubscriber`
-        self.handlers: Mapping[EventKind, Callable[[InteractionEvent], None]] = self._routes()
+        #: the handlers only hold events (a `BatchedSubscriber`); `consume` counts them
+        self._count = self._routes()
+        self.handlers = self.hold((EventKind.QUEUED, EventKind.ASSIGNED, EventKind.COMPLETED,
+                                   *self._count))
         self.decision = Histogram(
             f"{PREFIX}_routing_decision_seconds",
             "Time to take one routing decision (pick and reserve).",
@@ -271,16 +296,29 @@ class MetricsRecorder(CallableRouted):
         )
 
     # -- subscriber --------------------------------------------------------------
+    def consume(self, events: list[Event]) -> None:
+        count, received, wait, handle = self._count, self._received, self._wait, self._handle
+        # Only counted kinds are held, and they are all interaction events.
+        for event in cast(list[InteractionEvent], events):
+            kind = event.kind
+            labels = (event.team, event.queue, event.channel)
+            if kind is EventKind.ASSIGNED:  # one wait per routed interaction (also its count)
+                wait.observe(labels, event.waited)
+            elif kind is EventKind.COMPLETED:
+                if event.handled is not None:
+                    handle.observe(labels, event.handled)
+            elif kind is EventKind.QUEUED:
+                if event.previous is None:  # re-queued after a transfer is not an arrival
+                    received[labels] = received.get(labels, 0) + 1
+            else:
+                count[kind](event)
+
     def _routes(self) -> dict[EventKind, Callable[[InteractionEvent], None]]:
+        """How the rarer counted kinds are counted (`consume` counts the frequent ones)."""
         handlers: dict[EventKind, Callable[[InteractionEvent], None]] = {
             kind: self._counter(key) for kind, key in _COUNTED_KINDS.items()
         }
-        handlers.update({
-            EventKind.QUEUED: self._on_queued,
-            EventKind.ASSIGNED: self._on_assigned,
-            EventKind.ABANDONED: self._on_abandoned,
-            EventKind.COMPLETED: self._on_completed,
-        })
+        handlers[EventKind.ABANDONED] = self._on_abandoned
         return handlers
 
     def _counter(self, key: str) -> Callable[[InteractionEvent], None]:
@@ -292,27 +330,11 @@ class MetricsRecorder(CallableRouted):
 
         return count
 
-    def _on_queued(self, event: InteractionEvent) -> None:
-        if event.previous is None:  # re-queued after a transfer is not a new arrival
-            received = self._received
-            labels = (event.team, event.queue, event.channel)
-            received[labels] = received.get(labels, 0) + 1
-
-    def _on_assigned(self, event: InteractionEvent) -> None:
-        routed = self._routed
-        labels = (event.team, event.queue, event.channel)
-        routed[labels] = routed.get(labels, 0) + 1
-        self._wait.observe(labels, event.waited)
-
     def _on_abandoned(self, event: InteractionEvent) -> None:
         labels = (event.team, event.queue, event.channel)
         self.events.count("abandoned", labels)
         if event.waited <= self._short_abandon(event):
             self.events.count("short_abandoned", labels)
-
-    def _on_completed(self, event: InteractionEvent) -> None:
-        if event.handled is not None:
-            self._handle.observe((event.team, event.queue, event.channel), event.handled)
 
     def _short_abandon(self, event: InteractionEvent) -> float:
         if callable(self.short_abandon):
@@ -348,6 +370,7 @@ class MetricsRecorder(CallableRouted):
         def short_abandon(team: str, channel: Channel) -> float:
             return policies.headline(team, channel).short_abandon
 
+        self.drain()  # held abandons happened under the old short-abandon times
         self.short_abandon = short_abandon
         if self.collector is None:
             self.collector = SnapshotCollector(None, self)

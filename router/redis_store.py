@@ -383,15 +383,13 @@ class RedisStore:
         kind = EventKind(kind_s)
         enqueued_at = float(enqueued)
         handled = now - float(assigned) if kind in _HANDLED_KINDS and assigned else None
-        details: dict[str, Any] = {"threshold": float(threshold)}
-        if detail:
-            details.update(json.loads(detail))
+        details: dict[str, Any] = json.loads(detail) if detail else {}
         return InteractionEvent(
             kind=kind, at=now, interaction_id=iid, channel=Channel(channel), queue=queue,
             team=self.topology.team_of(queue), status=Status(status),
             previous=Status(previous_s) if previous_s else None, agent_id=agent_id or None,
             priority=int(priority), enqueued_at=enqueued_at, waited=now - enqueued_at,
-            handled=handled, reason=_unopt(reason), detail=details,
+            handled=handled, reason=_unopt(reason), detail=details, threshold=float(threshold),
         )
 
     # ------------------------------------------------------------------ pure policy

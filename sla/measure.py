@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from router.events import CallableRouted, EventKind, InteractionEvent
+from router.events import Batched, Event, EventKind, InteractionEvent
 from router.interaction import Channel
 from router.snapshot import Snapshot
 from sla.figures import Figures, Tally
@@ -97,36 +98,42 @@ class _Series:
 
     Rolling windows are sums of the per-second tallies, so they are exact to the
     second and memory is bounded by the longest window (not by the traffic in it).
-    `second` and `current` cache the latest second's (per-second, interval) tallies:
-    events mostly arrive in time order, so most events find them there.
+
+    An event counts in one tally only: `current`, the tally of the latest second
+    (`second`), which is folded into its interval's tally when a later second begins
+    (or when it is pruned). Until then `pending` reads the interval with it included.
+    Events mostly arrive in time order, so almost all of them take that path; an event
+    for an earlier second counts in that second and in its interval directly.
     """
 
-    __slots__ = ("current", "intervals", "second", "seconds")
+    __slots__ = ("current", "hot", "intervals", "second", "seconds")
 
     def __init__(self) -> None:
         self.intervals: dict[float, Tally] = {}
         self.seconds: dict[int, Tally] = {}
-        self.second = -1
-        self.current: tuple[Tally, Tally] = (Tally(), Tally())
-
+        self.second = -1  # -1: no unfolded latest second
+        self.current = Tally()
+        #: what an event of the latest second counts in
+        self.hot: tuple[Tally, ...] = (self.current,)
 
 #: Event time between two prunes of expired per-second tallies.
 _PRUNE_EVERY = 60.0
 
 
-class ServiceLevelTracker(CallableRouted):
+class ServiceLevelTracker(Batched):
     """Measures service level per team × channel from routing events.
 
-    The threshold for an answer is the policy of its team, channel and — when the core
-    puts them in the event's `detail` — its `sla_class` and `public` flag; a numeric
-    `detail["threshold"]` (the deadline the core used) wins over the lookup.
+    The threshold for an answer is the event's `threshold` (the deadline the core used);
+    an event without one falls back to the policy of its team, channel and — when the
+    event's `detail` names them — its `sla_class` and `public` flag.
 
-    It is a `RoutedSubscriber`: the bus calls one handler per counted kind, so events it
-    does not count never reach it (and are not even built if nobody else wants them).
+    It is a `BatchedSubscriber`: the bus hands it only the kinds it counts (others are
+    not even built if nobody else wants them), it holds them and counts them in
+    batches; `stats` counts what is held first.
     """
 
-    __slots__ = ("_formula", "_history", "_interval", "_latest", "_next_prune", "_policies",
-                 "_series", "_windows", "handlers")
+    __slots__ = ("_count", "_formula", "_history", "_interval", "_latest", "_next_prune",
+                 "_policies", "_series", "_windows", "handlers")
 
     def __init__(
         self,
@@ -150,27 +157,37 @@ class ServiceLevelTracker(CallableRouted):
         self._series: dict[TeamChannel, _Series] = {}
         self._latest = -math.inf
         self._next_prune = -math.inf
-        self.handlers: Mapping[EventKind, Callable[[InteractionEvent], None]] = {
-            EventKind.ASSIGNED: self._on_assigned,
+        #: how the rarer counted kinds are counted (`consume` counts the frequent ones)
+        self._count: Mapping[EventKind, Callable[[InteractionEvent], None]] = {
             EventKind.ABANDONED: self._on_abandoned,
             EventKind.EXPIRED: self._on_expired,
-            EventKind.COMPLETED: self._on_completed,
             EventKind.SLA_BREACHED: self._on_breached,
             EventKind.SLA_AT_RISK: self._on_at_risk,
         }
+        self.handlers = self.hold((EventKind.ASSIGNED, EventKind.COMPLETED, *self._count))
 
-    # -- subscriber (handlers) ------------------------------------------------------
-    def _on_assigned(self, event: InteractionEvent) -> None:
-        waited = event.waited
-        threshold = event.detail.get("threshold")
-        if threshold.__class__ is float:  # what the core sends; anything else is checked
-            within = waited <= threshold
-        else:
-            within = _within(event, self._policy_for(event), waited)
-        for tally in self._tallies(event):
-            tally.answered += 1
-            tally.answered_within += within
-            tally.wait_total += waited
+    # -- subscriber -----------------------------------------------------------------
+    def consume(self, events: list[Event]) -> None:
+        count = self._count
+        # Only counted kinds are held, and they are all interaction events.
+        for event in cast(list[InteractionEvent], events):
+            kind = event.kind
+            if kind is EventKind.ASSIGNED:  # one per answered interaction
+                waited = event.waited
+                threshold = event.threshold  # the deadline the core used
+                within = (waited <= threshold if threshold is not None
+                          else self._policy_for(event).within(waited))
+                for tally in self._tallies(event):
+                    tally.answered += 1
+                    tally.answered_within += within
+                    tally.wait_total += waited
+            elif kind is EventKind.COMPLETED:  # one per handled interaction
+                handled = event.handled or 0.0
+                for tally in self._tallies(event):
+                    tally.completed += 1
+                    tally.handle_total += handled
+            else:
+                count[kind](event)
 
     def _on_abandoned(self, event: InteractionEvent) -> None:
         short = self._policy_for(event).short(event.waited)
@@ -182,12 +199,6 @@ class ServiceLevelTracker(CallableRouted):
         for tally in self._tallies(event):
             tally.expired += 1
 
-    def _on_completed(self, event: InteractionEvent) -> None:
-        handled = event.handled or 0.0
-        for tally in self._tallies(event):
-            tally.completed += 1
-            tally.handle_total += handled
-
     def _on_breached(self, event: InteractionEvent) -> None:
         for tally in self._tallies(event):
             tally.breaches += 1
@@ -196,8 +207,8 @@ class ServiceLevelTracker(CallableRouted):
         for tally in self._tallies(event):
             tally.at_risk += 1
 
-    def _tallies(self, event: InteractionEvent) -> tuple[Tally, Tally]:
-        """The (per-second, interval) tallies the event counts in."""
+    def _tallies(self, event: InteractionEvent) -> tuple[Tally, ...]:
+        """The tallies the event counts in (see `_Series`)."""
         pair = (event.team, event.channel)
         series = self._series.get(pair)
         if series is None:
@@ -205,17 +216,19 @@ class ServiceLevelTracker(CallableRouted):
         at = event.at
         second = math.floor(at)
         if second == series.second:
-            return series.current
-        start = math.floor(at / self._interval) * self._interval
-        interval = series.intervals.get(start)
-        if interval is None:
-            interval = series.intervals[start] = Tally()
-        slot = series.seconds.get(second)
-        if slot is None:
-            slot = series.seconds[second] = Tally()
-        tallies = (slot, interval)
+            return series.hot
         if second > series.second:  # time moved on: this is the new latest second
-            series.second, series.current = second, tallies
+            self._fold(series)
+            slot = series.seconds.get(second)
+            if slot is None:
+                slot = series.seconds[second] = Tally()
+            series.second, series.current, series.hot = second, slot, (slot,)
+            tallies: tuple[Tally, ...] = series.hot
+        else:  # a late event: its second and interval were already folded
+            slot = series.seconds.get(second)
+            if slot is None:
+                slot = series.seconds[second] = Tally()
+            tallies = (slot, self._interval_tally(series, at))
         if at > self._latest:
             self._latest = at
             if at >= self._next_prune:
@@ -223,9 +236,33 @@ class ServiceLevelTracker(CallableRouted):
                 self._prune()
         return tallies
 
+    def _interval_tally(self, series: _Series, at: float) -> Tally:
+        start = self.interval_start(at)
+        interval = series.intervals.get(start)
+        if interval is None:
+            interval = series.intervals[start] = Tally()
+        return interval
+
+    def _fold(self, series: _Series) -> None:
+        """Add the latest second's tally to its interval; it is no longer pending."""
+        if series.second >= 0:
+            self._interval_tally(series, series.second).add(series.current)
+            series.second = -1
+
+    def _interval_figures(self, series: _Series, start: float) -> Tally:
+        """The interval's tally, with the pending latest second (if it is in it)."""
+        tally = Tally()
+        folded = series.intervals.get(start)
+        if folded is not None:
+            tally.add(folded)
+        if series.second >= 0 and self.interval_start(series.second) == start:
+            tally.add(series.current)
+        return tally
+
     def set_policies(self, policies: SlaPolicies) -> None:
         """Follow a live SLA change: targets, thresholds and short-abandon times of
-        what is counted from now on (tallies already counted keep their outcome)."""
+        what happens from now on (what already happened keeps its outcome)."""
+        self.drain()  # held events happened under the old policies
         self._policies = policies
 
     def interval_start(self, at: float) -> float:
@@ -244,16 +281,17 @@ class ServiceLevelTracker(CallableRouted):
         horizon = math.floor(self._latest - self._windows[-1])
         oldest_interval = self.interval_start(self._latest) - (self._history - 1) * self._interval
         for series in self._series.values():
+            if 0 <= series.second <= horizon:
+                self._fold(series)  # its per-second tally is about to go
             for second in [s for s in series.seconds if s <= horizon]:
                 del series.seconds[second]
             for start in [s for s in series.intervals if s < oldest_interval]:
                 del series.intervals[start]
-            if series.second <= horizon:  # its cached tallies may be gone: forget them
-                series.second = -1
 
     # -- reading -----------------------------------------------------------------
     def stats(self, now: float, snapshot: Snapshot | None = None) -> SlaStats:
         """Figures as of `now`; `snapshot` (if given) supplies occupancy per team."""
+        self.drain()
         current = self.interval_start(now)
         pairs = list(self._series)
         for pair in self._policies.team_channels():
@@ -273,12 +311,16 @@ class ServiceLevelTracker(CallableRouted):
         series = self._series.get(pair) or _Series()
         policy = self._policies.headline(team, channel)
         windows = {w: self._window(series, now, w) for w in self._windows}
+        starts = set(series.intervals)
+        if series.second >= 0:
+            starts.add(self.interval_start(series.second))
         history = tuple(
-            IntervalFigures(start, start + self._interval, tally.figures(self._formula))
-            for start, tally in sorted(series.intervals.items())
+            IntervalFigures(start, start + self._interval,
+                            self._interval_figures(series, start).figures(self._formula))
+            for start in sorted(starts)
             if start <= current
         )
-        interval = series.intervals.get(current, Tally()).figures(self._formula)
+        interval = self._interval_figures(series, current).figures(self._formula)
         return TeamChannelStats(
             team=team,
             channel=channel,
@@ -299,13 +341,6 @@ class ServiceLevelTracker(CallableRouted):
             if start < second <= now:
                 tally.add(slot)
         return tally.figures(self._formula)
-
-
-def _within(event: InteractionEvent, policy: SlaPolicy, waited: float) -> bool:
-    threshold = event.detail.get("threshold")
-    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
-        return waited <= threshold
-    return policy.within(waited)
 
 
 def _occupancy(snapshot: Snapshot | None) -> Mapping[str, float]:

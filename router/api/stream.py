@@ -158,11 +158,7 @@ def event_from_stream(
     queue = fields["q"]
     known = topology.queues.get(queue)
     previous = fields.get("prev")
-    detail: dict[str, Any] = {}
-    if fields.get("thr"):
-        detail["threshold"] = float(fields["thr"])
-    if fields.get("detail"):
-        detail.update(json.loads(fields["detail"]))
+    detail: dict[str, Any] = json.loads(fields["detail"]) if fields.get("detail") else {}
     if kind is EventKind.RESERVED and reason == "offer" and "expires_at" not in detail:
         detail["expires_at"] = at + offer_timeout  # entries written before the field existed
     enqueued_at = float(fields["enq"]) if fields.get("enq") else at
@@ -175,6 +171,7 @@ def event_from_stream(
         previous=Status(previous) if previous else None, agent_id=fields.get("agent") or None,
         priority=int(fields.get("pri") or 0), enqueued_at=enqueued_at, waited=at - enqueued_at,
         handled=handled, reason=reason, detail=detail,
+        threshold=float(fields["thr"]) if fields.get("thr") else None,
     )
 
 
@@ -208,6 +205,7 @@ def interaction_event_json(event: InteractionEvent) -> dict[str, Any]:
         "waited": round(event.waited, 3),
         "handled": round(event.handled, 3) if event.handled is not None else None,
         "reason": event.reason,
+        "threshold": event.threshold,
         "detail": {k: v for k, v in event.detail.items() if _jsonable(v)},
     }
 

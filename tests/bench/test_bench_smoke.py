@@ -17,6 +17,7 @@ def test_core_quick_plan_produces_every_section() -> None:
     assert set(results["subscribers"]) == {
         "without", "with", "catch_all", "catch_all_with", "overhead_fraction",
         "overhead_fraction_on_catch_all", "overhead_fraction_of_medians",
+        "overhead_fraction_paired", "overhead_fraction_paired_on_catch_all",
     }
     assert "| agents | queued |" in core.markdown(results)
 

@@ -3,6 +3,7 @@ not build events nobody handles."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,8 +11,8 @@ import router.engine as engine_module
 from agents.model import Presence
 from router.clock import VirtualClock
 from router.engine import RoutingEngine
-from router.events import Event, EventBus, EventKind, InteractionEvent
-from router.interaction import Channel
+from router.events import FLUSH_EVERY, Batched, Event, EventBus, EventKind, InteractionEvent
+from router.interaction import Channel, Status
 from router.plan import RoutingPlan
 from tests.conftest import agent, make_interaction, small_topology
 
@@ -122,3 +123,81 @@ def test_routes_list_only_kinds_with_handlers() -> None:
     assert set(bus.routes) == {EventKind.ASSIGNED, EventKind.COMPLETED}
     second()
     assert not bus.active
+
+
+class Counting(Batched):
+    """A batched subscriber that remembers each batch it was handed."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[tuple[EventKind, str]]] = []
+        self.fail = fail
+        self.handlers = self.hold([EventKind.ASSIGNED, EventKind.COMPLETED])
+
+    def consume(self, events: list[Event]) -> None:
+        if self.fail:
+            raise RuntimeError("observer bug")
+        self.batches.append([(e.kind, getattr(e, "interaction_id", "")) for e in events])
+
+
+def test_batched_subscribers_are_drained_every_flush_every_events(
+    clock: VirtualClock,
+) -> None:
+    engine = new_engine(clock)
+    batched = Counting()
+    engine.subscribe(batched)
+    # Two held kinds per lifecycle; the bus counts every event it delivers.
+    lifecycle(engine, clock, FLUSH_EVERY // 2 - 1)
+    assert batched.batches == [] and len(batched.pending) == FLUSH_EVERY - 2
+    lifecycle(engine, clock)
+    assert [len(batch) for batch in batched.batches] == [FLUSH_EVERY]
+    assert batched.batches[0][:2] == [(EventKind.ASSIGNED, "i0"), (EventKind.COMPLETED, "i0")]
+    assert batched.pending == []
+    lifecycle(engine, clock)
+    batched.drain()  # what a reader does first: nothing held is left out, nothing twice
+    assert batched.batches[1] == [(EventKind.ASSIGNED, f"i{FLUSH_EVERY // 2}"),
+                                  (EventKind.COMPLETED, f"i{FLUSH_EVERY // 2}")]
+    batched.drain()
+    assert len(batched.batches) == 2
+
+
+def test_a_failing_batched_subscriber_loses_its_batch_but_never_stops_routing(
+    clock: VirtualClock,
+) -> None:
+    engine = new_engine(clock)
+    broken, healthy = Counting(fail=True), Counting()
+    engine.subscribe(broken)
+    engine.subscribe(healthy)
+    lifecycle(engine, clock, FLUSH_EVERY // 2)
+    assert engine.bus.errors == 1
+    assert broken.pending == []  # not handed the same events again and again
+    assert [len(batch) for batch in healthy.batches] == [FLUSH_EVERY]
+    assert engine.view(f"i{FLUSH_EVERY // 2 - 1}").status.value == "completed"
+
+
+def test_drains_from_two_threads_count_every_event_once() -> None:
+    batched = Counting()
+    handler = batched.handlers[EventKind.ASSIGNED]
+    events = [make_event(n) for n in range(20_000)]
+
+    def feed() -> None:
+        for event in events:
+            handler(event)
+
+    def drain_repeatedly() -> None:
+        for _ in range(2_000):
+            batched.drain()
+
+    threads = [threading.Thread(target=feed), threading.Thread(target=drain_repeatedly),
+               threading.Thread(target=drain_repeatedly)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batched.drain()
+    counted = [iid for batch in batched.batches for _, iid in batch]
+    assert counted == [event.interaction_id for event in events]
+
+
+def make_event(n: int) -> InteractionEvent:
+    return InteractionEvent(EventKind.ASSIGNED, float(n), f"i{n}", Channel.VOICE, "general",
+                            "csr", Status.ASSIGNED)

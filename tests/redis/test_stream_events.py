@@ -41,7 +41,7 @@ async def test_stream_entries_rebuild_the_local_events(redis_url: str) -> None:
             assert (theirs.priority, theirs.enqueued_at, theirs.waited, theirs.handled) == (
                 mine.priority, mine.enqueued_at, mine.waited, mine.handled
             )
-            assert theirs.detail == mine.detail
+            assert (theirs.detail, theirs.threshold) == (mine.detail, mine.threshold)
     finally:
         await store.close()
 

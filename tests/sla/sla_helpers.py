@@ -32,6 +32,7 @@ def ev(
     previous: Status | None = None,
     iid: str = "i-1",
     agent: str | None = None,
+    threshold: float | None = None,
     **detail: Any,
 ) -> InteractionEvent:
     return InteractionEvent(
@@ -47,6 +48,7 @@ def ev(
         waited=waited,
         handled=handled,
         detail=detail,
+        threshold=threshold,
     )
 
 
