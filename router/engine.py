@@ -128,6 +128,8 @@ class RoutingEngine:
         self._heads: dict[Channel, SortedList] = {c: SortedList() for c in Channel}
         self._preferred: dict[str, SortedList] = {}
         self._arrivals: dict[tuple[str, Channel], SortedList] = {}
+        #: (first queue, channel) -> interactions that arrived there (`QueueDepth.received`)
+        self._received: dict[tuple[str, Channel], int] = {}
         self._status_counts: dict[Status, int] = dict.fromkeys(Status, 0)
         self._timers: list[tuple[float, int, _Timer, str, int]] = []
         self._agents: dict[str, AgentState] = {}
@@ -163,6 +165,8 @@ class RoutingEngine:
         self._by_key[dedup_key] = item.id
         self._key_expiry.append((now + self.settings.idempotency_ttl, dedup_key))
         self._status_counts[Status.QUEUED] += 1
+        lane = (plan.queue, interaction.channel)
+        self._received[lane] = self._received.get(lane, 0) + 1
         self._record(item, now, EventKind.QUEUED, None, None)
         self._emit(EventKind.QUEUED, item, now, None)
         self._schedule_leg(item, now)
@@ -1031,12 +1035,14 @@ class RoutingEngine:
     def snapshot(self) -> Snapshot:
         now = self.clock()
         queues = []
-        for (queue, channel), arrivals in sorted(self._arrivals.items()):
+        for queue, channel in sorted(self._arrivals.keys() | self._received.keys()):
+            arrivals = self._arrivals.get((queue, channel)) or ()
             queues.append(
                 QueueDepth(
                     queue=queue, team=self.topology.team_of(queue), channel=channel.value,
                     depth=len(arrivals),
                     oldest_enqueued_at=arrivals[0][0] if arrivals else None,
+                    received=self._received.get((queue, channel), 0),
                 )
             )
         by_presence: dict[str, dict[str, int]] = {

@@ -8,14 +8,19 @@ tests, several engines in one process and library users do not collide):
   `count_rule` and `count_store_error` for the service, rule engine and store.
 - `SnapshotCollector` is a custom collector: at every scrape it calls a
   `Callable[[], Snapshot]` and turns queue depth, oldest wait, agents by presence and
-  occupancy into gauges. State is read when asked rather than mirrored on every event,
-  so the gauges cannot drift from the store. Oldest wait is relative to the
+  occupancy into gauges, and the store's arrival count into
+  `interactions_received_total`. State is read when asked rather than mirrored on every
+  event, so the gauges cannot drift from the store. Oldest wait is relative to the
   snapshot's own `at`, so no wall clock is read here either.
 
 Labels are bounded: `team`, `queue`, `channel`, and `presence`, `rule`, `operation`
 where needed — never interaction, customer or agent ids, whose cardinality grows
-without bound. `received` counts first enqueues only (a QUEUED event without a
-`previous` status); re-queues after a rejected offer or a transfer are not arrivals.
+without bound. `received` counts first enqueues only, under the queue the interaction
+first entered; re-queues after a rejected offer or a transfer are not arrivals. The
+store keeps that count (one increment in the same step as the enqueue) rather than a
+subscriber counting `queued` events: the routing core then builds no event per
+arrival when nobody else wants one, which was a quarter of the measurement's cost on
+the routing hot path (`python -m bench.core --subscribers-only`).
 
 The wait and handle histograms have a bucket edge at every configured SLA threshold,
 so service level is exact in PromQL, e.g. for csr voice (T = 20 s)::
@@ -33,9 +38,10 @@ discovery). Consequences for queries:
 
 - event counters and histograms are per worker — each counts the events its own
   worker published — so `sum()` them across workers;
-- state gauges come from the shared store (Redis), so every worker reports the same
-  global value — aggregate them with `max()` (or `avg()`), never `sum()`, which would
-  multiply queue depth by the number of workers.
+- state gauges and `interactions_received_total` come from the shared store (Redis), so
+  every worker reports the same global value — aggregate them with `max()` (or
+  `avg()`) across workers first, never `sum()`, which would multiply queue depth (or
+  arrivals) by the number of workers.
 
 We chose this over prometheus-client's multiprocess mode on purpose: multiprocess
 mode needs a shared `PROMETHEUS_MULTIPROC_DIR` on local disk (so it cannot span
@@ -96,7 +102,6 @@ DECISION_BUCKETS: tuple[float, ...] = (
 )
 
 _COUNTERS: tuple[tuple[str, str, str], ...] = (
-    ("received", "interactions_received", "Interactions enqueued for the first time."),
     ("routed", "interactions_routed", "Interactions accepted by an agent."),
     ("abandoned", "interactions_abandoned", "Customers who left while waiting."),
     (
@@ -113,7 +118,7 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Event kinds that only increment a counter -> that counter (name without prefix/_total);
-#: queued, assigned and completed are counted in `consume`, abandoned by its own handler.
+#: assigned and completed are counted in `consume`, abandoned by its own handler.
 _COUNTED_KINDS: dict[EventKind, str] = {
     EventKind.TRANSFERRED: "transferred",
     EventKind.EXPIRED: "expired",
@@ -269,13 +274,11 @@ class MetricsRecorder(Batched):
         )
         self.registry.register(self.events)
         # The hot handlers' own references, one attribute read away.
-        self._received = self.events.counters["received"]
         self._wait = self.events.histograms["wait"]
         self._handle = self.events.histograms["handle"]
         #: the handlers only hold events (a `BatchedSubscriber`); `consume` counts them
         self._count = self._routes()
-        self.handlers = self.hold((EventKind.QUEUED, EventKind.ASSIGNED, EventKind.COMPLETED,
-                                   *self._count))
+        self.handlers = self.hold((EventKind.ASSIGNED, EventKind.COMPLETED, *self._count))
         self.decision = Histogram(
             f"{PREFIX}_routing_decision_seconds",
             "Time to take one routing decision (pick and reserve).",
@@ -297,7 +300,7 @@ class MetricsRecorder(Batched):
 
     # -- subscriber --------------------------------------------------------------
     def consume(self, events: list[Event]) -> None:
-        count, received, wait, handle = self._count, self._received, self._wait, self._handle
+        count, wait, handle = self._count, self._wait, self._handle
         # Only counted kinds are held, and they are all interaction events.
         for event in cast(list[InteractionEvent], events):
             kind = event.kind
@@ -307,9 +310,6 @@ class MetricsRecorder(Batched):
             elif kind is EventKind.COMPLETED:
                 if event.handled is not None:
                     handle.observe(labels, event.handled)
-            elif kind is EventKind.QUEUED:
-                if event.previous is None:  # re-queued after a transfer is not an arrival
-                    received[labels] = received.get(labels, 0) + 1
             else:
                 count[kind](event)
 
@@ -431,7 +431,7 @@ class SnapshotCollector(Collector):
             return
         yield from self._state(snapshot)
 
-    def _families(self) -> tuple[GaugeMetricFamily, ...]:
+    def _families(self) -> tuple[GaugeMetricFamily | CounterMetricFamily, ...]:
         queue = list(QUEUE_LABELS)
         return (
             GaugeMetricFamily(f"{PREFIX}_queue_depth", "Interactions waiting.", labels=queue),
@@ -458,12 +458,17 @@ class SnapshotCollector(Collector):
                 "Configured SLA target (fraction answered within T).",
                 labels=["team", "channel"],
             ),
+            CounterMetricFamily(
+                f"{PREFIX}_interactions_received",
+                "Interactions enqueued for the first time (counted by the store).",
+                labels=queue,
+            ),
         )
 
     def _targets(self) -> Iterator[Metric]:
         if not self._sla_targets:
             return
-        *_, threshold, target = self._families()
+        *_, threshold, target, _ = self._families()
         for team, channel, t, goal in self._sla_targets:
             threshold.add_metric([team, channel], t)
             target.add_metric([team, channel], goal)
@@ -471,17 +476,18 @@ class SnapshotCollector(Collector):
         yield target
 
     def _state(self, snapshot: Snapshot) -> Iterator[Metric]:
-        depth, oldest, agents, occupancy, *_ = self._families()
+        depth, oldest, agents, occupancy, _, _, received = self._families()
         for q in snapshot.queues:
             labels = [q.team, q.queue, q.channel]
             depth.add_metric(labels, q.depth)
             oldest.add_metric(labels, q.oldest_wait(snapshot.at))
+            received.add_metric(labels, q.received)
         for team, presences in snapshot.agents_by_presence.items():
             for presence, count in presences.items():
                 agents.add_metric([team, presence], count)
         for team, (used, total) in snapshot.occupancy.items():
             occupancy.add_metric([team], used / total if total > 0 else 0.0)
-        yield from (depth, oldest, agents, occupancy)
+        yield from (depth, oldest, agents, occupancy, received)
 
 
 def render(registry: CollectorRegistry) -> bytes:

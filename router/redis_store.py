@@ -696,15 +696,20 @@ class RedisStore:
 
     async def snapshot(self) -> Snapshot:
         now = self.clock()
-        raw_queues, raw_agents, raw_counts = await self._fcall("snapshot", [], now)
+        raw_queues, raw_agents, raw_counts, raw_received = await self._fcall(
+            "snapshot", [], now)
+        received = {qc: int(n) for qc, n in zip(raw_received[::2], raw_received[1::2],
+                                               strict=True)}
+        lanes = {qc: (int(depth), oldest) for qc, depth, oldest in raw_queues}
         queues = []
-        for qc, depth, oldest in raw_queues:
+        for qc in lanes.keys() | received.keys():
             queue, channel = qc.split("|", 1)
-            queues.append((queue, Channel(channel), int(depth), oldest))
+            depth, oldest = lanes.get(qc, (0, ""))
+            queues.append((queue, Channel(channel), depth, oldest, received.get(qc, 0)))
         depths = tuple(
             QueueDepth(queue=q, team=self.topology.team_of(q), channel=c.value, depth=d,
-                       oldest_enqueued_at=float(oldest) if oldest else None)
-            for q, c, d, oldest in sorted(queues)
+                       oldest_enqueued_at=float(oldest) if oldest else None, received=n)
+            for q, c, d, oldest, n in sorted(queues)
         )
         by_presence: dict[str, dict[str, int]] = {
             team: dict.fromkeys((p.value for p in Presence), 0) for team in self.topology.teams

@@ -13,6 +13,9 @@ class QueueDepth:
     channel: str
     depth: int
     oldest_enqueued_at: float | None  # None when empty
+    #: interactions whose first queue this was, ever (re-queues are not arrivals): a
+    #: counter kept by the store, so it is exact site-wide and costs the routing no event
+    received: int = 0
 
     def oldest_wait(self, now: float) -> float:
         return 0.0 if self.oldest_enqueued_at is None else max(0.0, now - self.oldest_enqueued_at)

@@ -907,6 +907,8 @@ local function op_ingest(keys, args)
   redis.call('HSET', P .. 'keys', dk, id)
   redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
   count_move('', 'queued')
+  -- arrivals per first queue x channel: the interactions_received_total counter
+  redis.call('HINCRBY', P .. 'recv', it.q .. '|' .. ch, 1)
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it)
@@ -1193,7 +1195,7 @@ local function op_snapshot(keys, args)
   end
   local flat = {}
   for _, st in ipairs(order) do flat[#flat + 1] = st; flat[#flat + 1] = I(counts[st]) end
-  return {'ok', '', {queues, agents, flat}}
+  return {'ok', '', {queues, agents, flat, redis.call('HGETALL', P .. 'recv')}}
 end
 
 local function reg(name, fn, readonly)

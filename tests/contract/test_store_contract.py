@@ -32,6 +32,21 @@ async def test_ingest_is_idempotent(store: Store, clock: VirtualClock) -> None:
     assert snapshot.statuses["queued"] == 2
 
 
+async def test_received_counts_first_arrivals_by_first_queue(store: Store) -> None:
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    voice = await store.ingest(make_interaction(Channel.VOICE, key="V1"), RoutingPlan("billing"))
+    await store.ingest(make_interaction(Channel.VOICE, key="V1"), RoutingPlan("billing"))  # retry
+    await store.ingest(make_interaction(Channel.SMS, key="S1"), RoutingPlan("general"))
+    reservation = await store.pull("alice")
+    assert reservation is not None and reservation.interaction_id == voice.interaction_id
+    await store.reject("alice", voice.interaction_id)  # back in its queue: not an arrival
+    await store.transfer(voice.interaction_id, RoutingPlan("vip"))  # nor is a transfer
+    received = {(q.queue, q.channel): q.received for q in (await store.snapshot()).queues}
+    assert {lane: n for lane, n in received.items() if n} == {
+        ("billing", "voice"): 1, ("general", "sms"): 1}
+    assert received.get(("vip", "voice"), 0) == 0
+
+
 async def test_full_lifecycle(store: Store, clock: VirtualClock) -> None:
     events: list[Event] = []
     store.subscribe(events.append)
