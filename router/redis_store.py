@@ -22,6 +22,8 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:ah:<agent>    hash: interactions held;   or:{site}:ax:<agent>  its index entries
     or:{site}:pref:<agent>  zset: interactions waiting for it as preferred agent
     or:{site}:arr:<q>|<ch>  zset: arrivals per queue × channel (depth, oldest wait)
+    or:{site}:recv          hash: <q>|<ch> -> interactions that first arrived there
+                            (`QueueDepth.received`, `interactions_received_total`)
     or:{site}:timers        zset: every due timer, member `<seq>:<kind>:<token>:<id>`
     or:{site}:tseq          counter: a call's block of timer sequence numbers (x100)
     or:{site}:keys / keyexp hash / zset: idempotency keys and their expiry
@@ -46,7 +48,7 @@ differential state machine):
 - `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
-Rolling deploys: the stored layout has changed twice, and workers of different layouts
+Rolling deploys: the stored layout has changed three times, and workers of different layouts
 must not serve one site together for long. Upgrade every worker, then resume; or accept
 that, until all are upgraded, the figures listed here can be wrong. Routing stays
 atomic and no interaction is lost or double-assigned:
@@ -59,7 +61,10 @@ atomic and no interaction is lost or double-assigned:
   older worker's snapshot misses every move a newer worker made;
 - timer members take their sequence number from 'tseq' x 100 (one INCR per call, not per
   timer). Timers due at the same instant fire in setting order once all workers are
-  upgraded; while old and new workers both set timers such ties may fire out of order.
+  upgraded; while old and new workers both set timers such ties may fire out of order;
+- arrivals are counted in 'recv' by ingest: arrivals an older worker took in are not
+  counted, and an older worker cannot read the snapshot a newer library returns (it has
+  a fourth part), so its `/stats` and scrape gauges fail until it is upgraded.
 
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis. The
 runtime announces each change with its content (JSON) on `or:{site}:config`
