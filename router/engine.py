@@ -976,22 +976,12 @@ class RoutingEngine:
         # Positional: one event per transition, and keyword passing costs ~40% more.
         # The threshold travels with the event so SLA measurement needs no look-up.
         interaction = item.interaction
-        event = InteractionEvent(
+        self.bus.deliver(route, InteractionEvent(
             kind, now, interaction.id, interaction.channel, queue,
             self.topology.queues[queue].team, item.status, previous, agent_id,
             item.target.priority, item.enqueued_at, now - item.enqueued_at, handled,
             reason, detail, item.deadline.threshold,
-        )
-        # EventBus.deliver, inlined: this runs once per transition.
-        bus = self.bus
-        for handler in route:
-            try:
-                handler(event)
-            except Exception:  # a broken observer must not stop routing
-                bus.errors += 1
-        bus.countdown -= 1
-        if bus.countdown <= 0:
-            bus.flush()
+        ))
 
     def _emit_presence(self, state: AgentState, previous: Presence, now: float) -> None:
         if previous is state.shown_presence:

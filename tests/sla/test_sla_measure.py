@@ -298,3 +298,22 @@ def test_live_policy_change_applies_to_what_is_counted_next() -> None:
     assert voice is not None
     assert (voice.threshold, voice.target) == (10.0, 0.9)
     assert (voice.interval.abandoned, voice.interval.short_abandoned) == (2, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_ROWS, st.sets(st.integers(min_value=0, max_value=59)))
+def test_reading_mid_stream_changes_nothing(
+    rows: list[tuple[float, EventKind, float]], read_after: set[int]
+) -> None:
+    """`stats` counts the held events and reads the latest second without folding it:
+    reading between events (as /stats and scrapes do) must not change what is counted."""
+    rows.sort(key=lambda row: row[0])
+    read, unread = ServiceLevelTracker(windows=(60, 3600)), ServiceLevelTracker(windows=(60, 3600))
+    for n, (at, kind, waited) in enumerate(rows):
+        for tracker in (read, unread):
+            tracker(ev(kind, at, waited=waited))
+        if n in read_after:
+            read.stats(now=at)
+    mine, theirs = (t.stats(now=3599).get("csr", Channel.VOICE) for t in (read, unread))
+    assert mine is not None and theirs is not None
+    assert mine.windows == theirs.windows and mine.history == theirs.history
