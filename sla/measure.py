@@ -93,6 +93,11 @@ class SlaStats:
         return None
 
 
+#: `_Series.second` when no second is pending: below every second, so the next event
+#: starts one (a sentinel such as -1 would swallow events of the second before 0).
+_NO_SECOND = -math.inf
+
+
 class _Series:
     """The tallies of one team × channel: per reporting interval, and per second.
 
@@ -101,9 +106,10 @@ class _Series:
 
     An event counts in one tally only: `current`, the tally of the latest second
     (`second`), which is folded into its interval's tally when a later second begins
-    (or when it is pruned). Until then `pending` reads the interval with it included.
-    Events mostly arrive in time order, so almost all of them take that path; an event
-    for an earlier second counts in that second and in its interval directly.
+    (or when it is pruned); until then readers add it to its interval themselves
+    (`ServiceLevelTracker._interval_figures`). Events mostly arrive in time order, so
+    almost all of them take that path; an event for an earlier second counts in that
+    second and in its interval directly.
     """
 
     __slots__ = ("current", "hot", "intervals", "second", "seconds")
@@ -111,7 +117,7 @@ class _Series:
     def __init__(self) -> None:
         self.intervals: dict[float, Tally] = {}
         self.seconds: dict[int, Tally] = {}
-        self.second = -1  # -1: no unfolded latest second
+        self.second: float = _NO_SECOND  # the latest second, while it is not folded
         self.current = Tally()
         #: what an event of the latest second counts in
         self.hot: tuple[Tally, ...] = (self.current,)
@@ -245,9 +251,9 @@ class ServiceLevelTracker(Batched):
 
     def _fold(self, series: _Series) -> None:
         """Add the latest second's tally to its interval; it is no longer pending."""
-        if series.second >= 0:
+        if series.second != _NO_SECOND:
             self._interval_tally(series, series.second).add(series.current)
-            series.second = -1
+            series.second = _NO_SECOND
 
     def _interval_figures(self, series: _Series, start: float) -> Tally:
         """The interval's tally, with the pending latest second (if it is in it)."""
@@ -255,7 +261,7 @@ class ServiceLevelTracker(Batched):
         folded = series.intervals.get(start)
         if folded is not None:
             tally.add(folded)
-        if series.second >= 0 and self.interval_start(series.second) == start:
+        if series.second != _NO_SECOND and self.interval_start(series.second) == start:
             tally.add(series.current)
         return tally
 
@@ -281,7 +287,7 @@ class ServiceLevelTracker(Batched):
         horizon = math.floor(self._latest - self._windows[-1])
         oldest_interval = self.interval_start(self._latest) - (self._history - 1) * self._interval
         for series in self._series.values():
-            if 0 <= series.second <= horizon:
+            if _NO_SECOND < series.second <= horizon:
                 self._fold(series)  # its per-second tally is about to go
             for second in [s for s in series.seconds if s <= horizon]:
                 del series.seconds[second]
@@ -312,7 +318,7 @@ class ServiceLevelTracker(Batched):
         policy = self._policies.headline(team, channel)
         windows = {w: self._window(series, now, w) for w in self._windows}
         starts = set(series.intervals)
-        if series.second >= 0:
+        if series.second != _NO_SECOND:
             starts.add(self.interval_start(series.second))
         history = tuple(
             IntervalFigures(start, start + self._interval,

@@ -317,3 +317,15 @@ def test_reading_mid_stream_changes_nothing(
     mine, theirs = (t.stats(now=3599).get("csr", Channel.VOICE) for t in (read, unread))
     assert mine is not None and theirs is not None
     assert mine.windows == theirs.windows and mine.history == theirs.history
+
+
+def test_events_of_the_second_before_zero_are_counted() -> None:
+    """Virtual clocks may run around 0: no second is a 'nothing pending' marker."""
+    tracker = ServiceLevelTracker()
+    tracker(answered(-0.5, waited=3))
+    tracker(answered(-0.25, waited=30))
+    tracker(answered(0.5, waited=3))
+    voice = tracker.stats(now=1).get("csr", Channel.VOICE)
+    assert voice is not None
+    assert voice.windows[300.0].answered == 3
+    assert sum(h.figures.answered for h in voice.history) == 3
