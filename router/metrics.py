@@ -153,14 +153,10 @@ class EventHistogram:
     def observe(self, labels: Labels, value: float) -> None:
         cells = self.series.get(labels)
         if cells is None:
-            cells = self.start(labels)
+            # one cell per finite bound, then +Inf, then the running sum
+            cells = self.series[labels] = [0.0] * (len(self.bounds) + 2)
         cells[bisect_left(self.bounds, value)] += 1
         cells[-1] += value
-
-    def start(self, labels: Labels) -> list[float]:
-        """A new label set's cells: one per finite bound, then +Inf, then the sum."""
-        cells = self.series[labels] = [0.0] * (len(self.bounds) + 2)
-        return cells
 
     def counts(self) -> dict[Labels, int]:
         """Observations per label set (what `_count` exposes)."""
@@ -273,7 +269,7 @@ class MetricsRecorder(Batched):
             before_collect=self.drain,
         )
         self.registry.register(self.events)
-        # The hot handlers' own references, one attribute read away.
+        # `consume`'s own references, one attribute read away.
         self._wait = self.events.histograms["wait"]
         self._handle = self.events.histograms["handle"]
         #: the handlers only hold events (a `BatchedSubscriber`); `consume` counts them
