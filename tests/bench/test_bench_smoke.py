@@ -27,3 +27,13 @@ def test_result_files_record_machine_and_versions(tmp_path: Path) -> None:
     text = path.read_text()
     for field in ('"machine"', '"cpu"', '"versions"', '"python"', '"parameters"', '"date"'):
         assert field in text
+
+
+def test_gc_pauses_records_every_generation() -> None:
+    from bench import gc_pauses
+
+    results = gc_pauses.measure(gc_pauses.Plan(agents=20, queued=2_000, lifecycles=500),
+                                progress=lambda _message: None)
+    assert set(results["generations"]) == {"0", "1", "2"}
+    assert results["elapsed_s"] > 0
+    assert "| generation |" in gc_pauses.markdown(results)
