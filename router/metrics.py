@@ -118,7 +118,7 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Event kinds that only increment a counter -> that counter (name without prefix/_total);
-#: assigned and completed are counted in `consume`, abandoned by its own handler.
+#: `consume` counts assigned, completed and abandoned its own way.
 _COUNTED_KINDS: dict[EventKind, str] = {
     EventKind.TRANSFERRED: "transferred",
     EventKind.EXPIRED: "expired",
@@ -273,8 +273,8 @@ class MetricsRecorder(Batched):
         self._wait = self.events.histograms["wait"]
         self._handle = self.events.histograms["handle"]
         #: the handlers only hold events (a `BatchedSubscriber`); `consume` counts them
-        self._count = self._routes()
-        self.handlers = self.hold((EventKind.ASSIGNED, EventKind.COMPLETED, *self._count))
+        self.handlers = self.hold((EventKind.ASSIGNED, EventKind.COMPLETED,
+                                   EventKind.ABANDONED, *_COUNTED_KINDS))
         self.decision = Histogram(
             f"{PREFIX}_routing_decision_seconds",
             "Time to take one routing decision (pick and reserve).",
@@ -296,7 +296,7 @@ class MetricsRecorder(Batched):
 
     # -- subscriber --------------------------------------------------------------
     def consume(self, events: list[Event]) -> None:
-        count, wait, handle = self._count, self._wait, self._handle
+        count, wait, handle = self.events.count, self._wait, self._handle
         # Only counted kinds are held, and they are all interaction events.
         for event in cast(list[InteractionEvent], events):
             kind = event.kind
@@ -306,31 +306,12 @@ class MetricsRecorder(Batched):
             elif kind is EventKind.COMPLETED:
                 if event.handled is not None:
                     handle.observe(labels, event.handled)
+            elif kind is EventKind.ABANDONED:
+                count("abandoned", labels)
+                if event.waited <= self._short_abandon(event):
+                    count("short_abandoned", labels)
             else:
-                count[kind](event)
-
-    def _routes(self) -> dict[EventKind, Callable[[InteractionEvent], None]]:
-        """How the rarer counted kinds are counted (`consume` counts the frequent ones)."""
-        handlers: dict[EventKind, Callable[[InteractionEvent], None]] = {
-            kind: self._counter(key) for kind, key in _COUNTED_KINDS.items()
-        }
-        handlers[EventKind.ABANDONED] = self._on_abandoned
-        return handlers
-
-    def _counter(self, key: str) -> Callable[[InteractionEvent], None]:
-        counts = self.events.counters[key]
-
-        def count(event: InteractionEvent) -> None:
-            labels = (event.team, event.queue, event.channel)
-            counts[labels] = counts.get(labels, 0) + 1
-
-        return count
-
-    def _on_abandoned(self, event: InteractionEvent) -> None:
-        labels = (event.team, event.queue, event.channel)
-        self.events.count("abandoned", labels)
-        if event.waited <= self._short_abandon(event):
-            self.events.count("short_abandoned", labels)
+                count(_COUNTED_KINDS[kind], labels)
 
     def _short_abandon(self, event: InteractionEvent) -> float:
         if callable(self.short_abandon):
