@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import (
@@ -408,63 +408,76 @@ class SnapshotCollector(Collector):
             return
         yield from self._state(snapshot)
 
-    def _families(self) -> tuple[GaugeMetricFamily | CounterMetricFamily, ...]:
+    def _families(self) -> _Families:
         queue = list(QUEUE_LABELS)
-        return (
-            GaugeMetricFamily(f"{PREFIX}_queue_depth", "Interactions waiting.", labels=queue),
-            GaugeMetricFamily(
+        return _Families(
+            depth=GaugeMetricFamily(f"{PREFIX}_queue_depth", "Interactions waiting.",
+                                    labels=queue),
+            oldest=GaugeMetricFamily(
                 f"{PREFIX}_queue_oldest_wait_seconds",
                 "Wait of the oldest waiting interaction (0 when empty).",
                 labels=queue,
             ),
-            GaugeMetricFamily(
+            agents=GaugeMetricFamily(
                 f"{PREFIX}_agents", "Agents by presence.", labels=["team", "presence"]
             ),
-            GaugeMetricFamily(
+            occupancy=GaugeMetricFamily(
                 f"{PREFIX}_team_occupancy_ratio",
                 "Capacity slots in use / slots of agents not offline.",
                 labels=["team"],
             ),
-            GaugeMetricFamily(
+            received=CounterMetricFamily(
+                f"{PREFIX}_interactions_received",
+                "Interactions enqueued for the first time (counted by the store).",
+                labels=queue,
+            ),
+            threshold=GaugeMetricFamily(
                 f"{PREFIX}_sla_threshold_seconds",
                 "Configured SLA threshold T.",
                 labels=["team", "channel"],
             ),
-            GaugeMetricFamily(
+            target=GaugeMetricFamily(
                 f"{PREFIX}_sla_target_ratio",
                 "Configured SLA target (fraction answered within T).",
                 labels=["team", "channel"],
-            ),
-            CounterMetricFamily(
-                f"{PREFIX}_interactions_received",
-                "Interactions enqueued for the first time (counted by the store).",
-                labels=queue,
             ),
         )
 
     def _targets(self) -> Iterator[Metric]:
         if not self._sla_targets:
             return
-        *_, threshold, target, _ = self._families()
+        families = self._families()
         for team, channel, t, goal in self._sla_targets:
-            threshold.add_metric([team, channel], t)
-            target.add_metric([team, channel], goal)
-        yield threshold
-        yield target
+            families.threshold.add_metric([team, channel], t)
+            families.target.add_metric([team, channel], goal)
+        yield families.threshold
+        yield families.target
 
     def _state(self, snapshot: Snapshot) -> Iterator[Metric]:
-        depth, oldest, agents, occupancy, _, _, received = self._families()
+        f = self._families()
         for q in snapshot.queues:
             labels = [q.team, q.queue, q.channel]
-            depth.add_metric(labels, q.depth)
-            oldest.add_metric(labels, q.oldest_wait(snapshot.at))
-            received.add_metric(labels, q.received)
+            f.depth.add_metric(labels, q.depth)
+            f.oldest.add_metric(labels, q.oldest_wait(snapshot.at))
+            f.received.add_metric(labels, q.received)
         for team, presences in snapshot.agents_by_presence.items():
             for presence, count in presences.items():
-                agents.add_metric([team, presence], count)
+                f.agents.add_metric([team, presence], count)
         for team, (used, total) in snapshot.occupancy.items():
-            occupancy.add_metric([team], used / total if total > 0 else 0.0)
-        yield from (depth, oldest, agents, occupancy, received)
+            f.occupancy.add_metric([team], used / total if total > 0 else 0.0)
+        yield from (f.depth, f.oldest, f.agents, f.occupancy, f.received)
+
+
+class _Families(NamedTuple):
+    """The collector's metric families, by name (a fresh set per scrape)."""
+
+    depth: GaugeMetricFamily
+    oldest: GaugeMetricFamily
+    agents: GaugeMetricFamily
+    occupancy: GaugeMetricFamily
+    received: CounterMetricFamily
+    threshold: GaugeMetricFamily
+    target: GaugeMetricFamily
 
 
 def render(registry: CollectorRegistry) -> bytes:
