@@ -19,7 +19,7 @@ which is when its outcome against the threshold becomes known.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -122,6 +122,13 @@ class _Series:
         #: what an event of the latest second counts in
         self.hot: tuple[Tally, ...] = (self.current,)
 
+#: Kinds that add one to a single `Tally` field -> that field.
+_ONE_COUNT: dict[EventKind, str] = {
+    EventKind.EXPIRED: "expired",
+    EventKind.SLA_BREACHED: "breaches",
+    EventKind.SLA_AT_RISK: "at_risk",
+}
+
 #: Event time between two prunes of expired per-second tallies.
 _PRUNE_EVERY = 60.0
 
@@ -138,7 +145,7 @@ class ServiceLevelTracker(Batched):
     batches; `stats` counts what is held first.
     """
 
-    __slots__ = ("_count", "_formula", "_history", "_interval", "_latest", "_next_prune",
+    __slots__ = ("_formula", "_history", "_interval", "_latest", "_next_prune",
                  "_policies", "_series", "_windows", "handlers")
 
     def __init__(
@@ -163,18 +170,11 @@ class ServiceLevelTracker(Batched):
         self._series: dict[TeamChannel, _Series] = {}
         self._latest = -math.inf
         self._next_prune = -math.inf
-        #: how the rarer counted kinds are counted (`consume` counts the frequent ones)
-        self._count: Mapping[EventKind, Callable[[InteractionEvent], None]] = {
-            EventKind.ABANDONED: self._on_abandoned,
-            EventKind.EXPIRED: self._on_expired,
-            EventKind.SLA_BREACHED: self._on_breached,
-            EventKind.SLA_AT_RISK: self._on_at_risk,
-        }
-        self.handlers = self.hold((EventKind.ASSIGNED, EventKind.COMPLETED, *self._count))
+        self.handlers = self.hold(
+            (EventKind.ASSIGNED, EventKind.COMPLETED, EventKind.ABANDONED, *_ONE_COUNT))
 
     # -- subscriber -----------------------------------------------------------------
     def consume(self, events: list[Event]) -> None:
-        count = self._count
         # Only counted kinds are held, and they are all interaction events.
         for event in cast(list[InteractionEvent], events):
             kind = event.kind
@@ -192,26 +192,15 @@ class ServiceLevelTracker(Batched):
                 for tally in self._tallies(event):
                     tally.completed += 1
                     tally.handle_total += handled
+            elif kind is EventKind.ABANDONED:
+                short = self._policy_for(event).short(event.waited)
+                for tally in self._tallies(event):
+                    tally.abandoned += 1
+                    tally.short_abandoned += short
             else:
-                count[kind](event)
-
-    def _on_abandoned(self, event: InteractionEvent) -> None:
-        short = self._policy_for(event).short(event.waited)
-        for tally in self._tallies(event):
-            tally.abandoned += 1
-            tally.short_abandoned += short
-
-    def _on_expired(self, event: InteractionEvent) -> None:
-        for tally in self._tallies(event):
-            tally.expired += 1
-
-    def _on_breached(self, event: InteractionEvent) -> None:
-        for tally in self._tallies(event):
-            tally.breaches += 1
-
-    def _on_at_risk(self, event: InteractionEvent) -> None:
-        for tally in self._tallies(event):
-            tally.at_risk += 1
+                field = _ONE_COUNT[kind]
+                for tally in self._tallies(event):
+                    setattr(tally, field, getattr(tally, field) + 1)
 
     def _tallies(self, event: InteractionEvent) -> tuple[Tally, ...]:
         """The tallies the event counts in (see `_Series`)."""
