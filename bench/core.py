@@ -354,17 +354,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the subscriber-overhead section (about a minute)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    params = {"quick": args.quick, "plan": plan.__dict__}
     if args.subscribers_only:
         subs = subscriber_overhead(plan)
         print(subscribers_markdown(subs))
         if not args.no_write:
-            params = {"quick": args.quick, "plan": plan.__dict__}
-            print(f"wrote {write_result('core-subscribers', params, {'subscribers': subs})}")
+            path = write_result("core-subscribers", params, {"subscribers": subs},
+                                quick=args.quick)
+            print(f"wrote {path}")
         return 0
     results = run(plan)
     print(markdown(results))
     if not args.no_write:
-        params = {"quick": args.quick, "plan": plan.__dict__}
         path = write_result("core", params, results, quick=args.quick)
         print(f"wrote {path}")
     return 0
