@@ -94,19 +94,29 @@ def rss_bytes() -> int:
     return 0
 
 
-def build(
-    agents: int, queued: int, push: bool
-) -> tuple[RoutingEngine, VirtualClock, Workload, int]:
+def ready_engine(agents: int, push: bool) -> tuple[RoutingEngine, VirtualClock, Workload]:
+    """An engine with `agents` available agents (push or pull mode) and nothing queued."""
     clock = VirtualClock(start=1_700_000_000.0)
     engine = RoutingEngine(topology(agents), clock)
-    workload = Workload(random.Random(11))
     for agent_id in engine.agent_ids():
         engine.set_presence(agent_id, Presence.AVAILABLE, auto_offer=push)
-    gc.collect()
-    before = rss_bytes()
+    return engine, clock, Workload(random.Random(11))
+
+
+def fill(engine: RoutingEngine, clock: VirtualClock, workload: Workload, queued: int) -> None:
+    """Ingest `queued` arrivals, one virtual millisecond apart."""
     for _ in range(queued):
         engine.ingest(*workload.next(clock.now))
         clock.now += 0.001
+
+
+def build(
+    agents: int, queued: int, push: bool
+) -> tuple[RoutingEngine, VirtualClock, Workload, int]:
+    engine, clock, workload = ready_engine(agents, push)
+    gc.collect()
+    before = rss_bytes()
+    fill(engine, clock, workload, queued)
     gc.collect()
     grown = rss_bytes() - before
     tune_gc()  # what RoutingService.start() does in production

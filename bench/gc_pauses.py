@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.core import Workload, pull_lifecycles, topology
+from bench.core import fill, pull_lifecycles, ready_engine
 from bench.report import write_result
-from router.clock import VirtualClock
-from router.engine import RoutingEngine
 from router.service import tune_gc
 
 
@@ -42,13 +39,7 @@ QUICK = Plan(agents=200, queued=20_000, lifecycles=5_000)
 
 def measure(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Collections per generation (count, longest and total pause) over the whole run."""
-    from agents.model import Presence
-
-    clock = VirtualClock()
-    engine = RoutingEngine(topology(plan.agents), clock)
-    for agent_id in engine.agent_ids():
-        engine.set_presence(agent_id, Presence.AVAILABLE, auto_offer=False)
-    workload = Workload(random.Random(11))
+    engine, clock, workload = ready_engine(plan.agents, push=False)
     tune_gc()  # what RoutingService.start() does, with only the configuration in memory
     pauses: list[tuple[int, float]] = []
     started: dict[str, float] = {}
@@ -63,9 +54,7 @@ def measure(plan: Plan, progress: Callable[[str], None] = print) -> dict[str, An
     try:
         begun = time.perf_counter()
         progress(f"filling {plan.queued:,} queued after start-up")
-        for _ in range(plan.queued):
-            engine.ingest(*workload.next(clock.now))
-            clock.now += 0.001
+        fill(engine, clock, workload, plan.queued)
         progress(f"{plan.lifecycles:,} lifecycles at that backlog")
         pull_lifecycles(engine, clock, workload, plan.lifecycles)
         elapsed = time.perf_counter() - begun
@@ -103,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(plan)
     print(markdown(results))
     if not args.no_write:
-        path = write_result("gc-pauses", {"plan": plan.__dict__}, results, quick=args.quick)
+        path = write_result("gc-pauses", {"quick": args.quick, "plan": plan.__dict__}, results,
+                            quick=args.quick)
         print(f"wrote {path}")
     return 0
 
