@@ -66,10 +66,7 @@ def _request(port: int, token: str, n: int) -> bytes:
     channel = ("chat", "email", "sms", "voice")[n % 4]
     body = json.dumps({"channel": channel, "idempotency_key": f"bench-{os.getpid()}-{n}",
                        "summary": "benchmark"}).encode()
-    head = (f"POST /interactions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    return head.encode() + body
+    return _post(port, "/interactions", token, body)
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
