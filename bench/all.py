@@ -61,21 +61,20 @@ class Skip(Exception):
 
 
 @contextlib.contextmanager
-def results_into(module: ModuleType, out: Path, quick: bool) -> Iterator[list[Path]]:
-    """Point a scenario's `write_result` at `out` (and a -quick name) for this run.
+def results_into(module: ModuleType, out: Path) -> Iterator[list[Path]]:
+    """Point a scenario's `write_result` at `out` for this run, and collect what it wrote.
 
-    The adapters and rules scenarios write to bench/results under a fixed name from
-    their `main`; rebinding the name they imported keeps a quick run from replacing the
-    published full-size results and lets tests write into a temporary directory.
+    The adapters, rules and redis scenarios write to bench/results from their `main`
+    (a quick run under a -quick name, `write_result(quick=...)`); rebinding the name they
+    imported lets the umbrella and tests write into a directory of their own.
     """
     written: list[Path] = []
-    umbrella_quick = quick
     original = getattr(module, "write_result")  # noqa: B009 - a module attribute
 
     def write(scenario: str, parameters: dict[str, Any], results: dict[str, Any],
               directory: Path = out, quick: bool = False) -> Path:
-        path = report.write_result(scenario, parameters, results, directory=out,
-                                   quick=quick or umbrella_quick)
+        # `directory` is the scenario's own (bench/results): the umbrella's wins.
+        path = report.write_result(scenario, parameters, results, directory=out, quick=quick)
         written.append(path)
         return path
 
@@ -112,7 +111,7 @@ QUICK_ARGS: dict[str, list[str]] = {"adapters": ["--count", "1000", "--repeats",
 
 def _main_scenario(name: str, quick: bool, out: Path) -> Outcome:
     module = importlib.import_module(f"bench.{name}")
-    with results_into(module, out, quick) as written:
+    with results_into(module, out) as written:
         code = module.main(["--quick", *QUICK_ARGS.get(name, [])] if quick else [])
     if code:
         raise RuntimeError(f"bench.{name}.main returned {code}")
