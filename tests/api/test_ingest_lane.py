@@ -17,15 +17,14 @@ from tests.api.conftest import api_client, auth, settings
 
 JSON = {"Content-Type": "application/json"}
 
+REFUND = {"channel": "email", "idempotency_key": "p-1", "subject": "Refund",
+          "address": "Ana.Lopez@Example.COM", "attributes": {"order": 7}}
+
 # Requests both paths must answer alike, sent in this order (the retry and the follow-up
 # depend on what came before).
 PARITY: list[tuple[str, dict[str, Any]]] = [
-    ("new", {"headers": auth("ingest"),
-             "json": {"channel": "email", "idempotency_key": "p-1", "subject": "Refund",
-                      "address": "Ana.Lopez@Example.COM", "attributes": {"order": 7}}}),
-    ("retry", {"headers": auth("ingest"),
-               "json": {"channel": "email", "idempotency_key": "p-1", "subject": "Refund",
-                        "address": "Ana.Lopez@Example.COM", "attributes": {"order": 7}}}),
+    ("new", {"headers": auth("ingest"), "json": REFUND}),
+    ("retry", {"headers": auth("ingest"), "json": REFUND}),
     ("supervisor", {"headers": auth("supervisor"),
                     "json": {"channel": "sms", "idempotency_key": "p-2",
                              "address": "+14155550134", "customer_id": "c-ana-lopez"}}),
@@ -94,12 +93,6 @@ async def test_lane_answers_like_the_declared_route() -> None:
     assert decisions["new"] == "new" and decisions["retry"] == "duplicate"
     assert decisions["follow-up"] == "follow_up"
     assert lane[1][2]["interaction_id"] == lane[0][2]["interaction_id"]
-
-
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(create_app(runtime)) as c:
-        yield c
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
@@ -201,7 +194,7 @@ async def test_a_client_gone_before_its_body_gets_no_answer(runtime: Runtime) ->
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    headers = [(b"authorization", f"Bearer {auth('ingest')['Authorization'][7:]}".encode()),
+    headers = [(b"authorization", auth("ingest")["Authorization"].encode()),
                (b"content-type", b"application/json")]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": "POST", "scheme": "http", "path": "/interactions",
