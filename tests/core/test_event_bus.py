@@ -12,9 +12,10 @@ from agents.model import Presence
 from router.clock import VirtualClock
 from router.engine import RoutingEngine
 from router.events import FLUSH_EVERY, Batched, Event, EventBus, EventKind, InteractionEvent
-from router.interaction import Channel, Status
+from router.interaction import Channel
 from router.plan import RoutingPlan
 from tests.conftest import agent, make_interaction, small_topology
+from tests.sla.sla_helpers import ev
 
 
 def lifecycle(engine: RoutingEngine, clock: VirtualClock, n: int = 1) -> None:
@@ -177,7 +178,7 @@ def test_a_failing_batched_subscriber_loses_its_batch_but_never_stops_routing(
 def test_drains_from_two_threads_count_every_event_once() -> None:
     batched = Counting()
     handler = batched.handlers[EventKind.ASSIGNED]
-    events = [make_event(n) for n in range(20_000)]
+    events = [ev(EventKind.ASSIGNED, float(n), iid=f"i{n}") for n in range(20_000)]
 
     def feed() -> None:
         for event in events:
@@ -197,7 +198,3 @@ def test_drains_from_two_threads_count_every_event_once() -> None:
     counted = [iid for batch in batched.batches for _, iid in batch]
     assert counted == [event.interaction_id for event in events]
 
-
-def make_event(n: int) -> InteractionEvent:
-    return InteractionEvent(EventKind.ASSIGNED, float(n), f"i{n}", Channel.VOICE, "general",
-                            "csr", Status.ASSIGNED)
