@@ -24,6 +24,7 @@ import redis
 from router.clock import SystemClock
 from router.interaction import HELD_STATUSES, Status
 from router.redis_store import RedisStore, site_prefix
+from tests.redis.helpers import status_counts
 
 WORKER = Path(__file__).with_name("load_worker.py")
 sys.path.insert(0, str(WORKER.parent))
@@ -59,14 +60,7 @@ def check_site(url: str, acked: set[str], assigned_lines: list[list[str]]) -> di
         assert acked <= set(ids), f"lost: {sorted(acked - set(ids))[:5]}"
         # per status: the legacy per-status tallies plus the 'from>to' moves (see
         # set_status in omniroute.lua), folded here from the raw hashes
-        counts: Counter[str] = Counter(
-            {k: int(v) for k, v in r.hgetall(PREFIX + "counts").items()}
-        )
-        for move, n in r.hgetall(PREFIX + "cnt").items():
-            source, target = move.split(">")
-            if source:
-                counts[source] -= int(n)
-            counts[target] += int(n)
+        counts = status_counts(r, PREFIX)
         tally = Counter(status.values())
         for st in Status:
             assert counts.get(st.value, 0) == tally.get(st.value, 0), (st, counts, tally)

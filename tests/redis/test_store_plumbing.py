@@ -8,6 +8,7 @@ from agents.model import Presence
 from router.clock import VirtualClock
 from router.redis_store import RedisStore
 from tests.conftest import agent, small_topology
+from tests.redis.helpers import one_accepted
 
 AGENTS = [agent(f"a{n}") for n in range(200)]
 
@@ -26,5 +27,18 @@ async def test_concurrent_first_calls_share_one_setup_and_one_connection(
         assert store.round_trips == 2 + len(AGENTS)
         # the 200 concurrent calls left in a handful of writes, not one each
         assert store.socket_writes < 10
+    finally:
+        await store.close()
+
+
+async def test_complete_and_pull_is_one_call(redis_url: str) -> None:
+    store = RedisStore(small_topology(agent("ana")), VirtualClock(start=100.0), url=redis_url)
+    try:
+        got = await one_accepted(store, "ana", ["c0", "c1"])
+        trips = store.round_trips
+        view, following = await store.complete_and_pull("ana", got.interaction_id, "ok")
+        assert store.round_trips == trips + 1
+        assert view.interaction.id == got.interaction_id and following is not None
+        assert following.interaction_id != got.interaction_id
     finally:
         await store.close()

@@ -1,0 +1,39 @@
+"""Shared by the Redis tests: a store holding accepted work, and a site's raw Redis
+state (as the Lua library keeps it) read back for assertions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import redis
+
+from agents.model import Presence
+from router.plan import RoutingPlan
+from router.redis_store import RedisStore
+from router.work import Reservation
+from tests.conftest import make_interaction
+
+
+async def one_accepted(store: RedisStore, agent_id: str, ids: list[str]) -> Reservation:
+    """Make `agent_id` available (pull mode), queue `ids` in general, and have the agent
+    pull and accept the first: the others stay queued."""
+    await store.set_presence(agent_id, Presence.AVAILABLE, auto_offer=False)
+    for interaction_id in ids:
+        await store.ingest(make_interaction(id=interaction_id), RoutingPlan("general"))
+    got = await store.pull(agent_id)
+    assert got is not None
+    await store.accept(agent_id, got.interaction_id)
+    return got
+
+
+def status_counts(client: redis.Redis, prefix: str) -> Counter[str]:
+    """Interactions per status: the per-status tallies older workers kept ('counts') plus
+    the 'from>to' moves this layout records ('cnt'), folded the way `op_snapshot` does."""
+    counts: Counter[str] = Counter(
+        {status: int(n) for status, n in client.hgetall(prefix + "counts").items()})
+    for move, n in client.hgetall(prefix + "cnt").items():
+        source, target = move.split(">")
+        if source:
+            counts[source] -= int(n)
+        counts[target] += int(n)
+    return counts
