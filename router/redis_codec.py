@@ -3,7 +3,9 @@
 The routing scripts never read these (they get the fields they need as separate hash
 fields); they travel so any worker can rebuild a `WorkView`. JSON rather than pickle:
 the stream and the hashes stay readable by operators and by non-Python consumers.
-Decoding is memoized on the encoded text, since one interaction is read many times.
+Decoding is memoized on the encoded text, since one interaction is read many times; an
+encoded interaction is remembered under its text at once, so its first view does not
+decode it either.
 """
 
 from __future__ import annotations
@@ -17,6 +19,20 @@ from router.interaction import Attachment, Channel, Direction, Interaction
 from router.plan import EscalationStep, MaxWaitAction, RoutingPlan, SkillRequirement
 
 _COMPACT = (",", ":")
+
+
+#: Encoded text -> interaction, for `decode_interaction` (bounded: the oldest half goes
+#: when it is full).
+_DECODED: dict[str, Interaction] = {}
+_DECODED_KEPT = 65536
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _remember(text: str, interaction: Interaction) -> None:
+    if len(_DECODED) >= _DECODED_KEPT:
+        for old in list(_DECODED)[: _DECODED_KEPT // 2]:
+            del _DECODED[old]
+    _DECODED[text] = interaction
 
 
 def encode_interaction(interaction: Interaction) -> str:
@@ -40,16 +56,24 @@ def encode_interaction(interaction: Interaction) -> str:
         "attachments": [asdict(a) for a in interaction.attachments],
         "attributes": dict(interaction.attributes),
     }
-    return json.dumps(data, separators=_COMPACT, ensure_ascii=False)
+    text = json.dumps(data, separators=_COMPACT, ensure_ascii=False)
+    # Remembered only when decoding would give an equal object (JSON turns tuples into
+    # lists, so attributes holding them are decoded afresh).
+    if all(type(v) in _JSON_SCALARS for v in interaction.attributes.values()):
+        _remember(text, interaction)
+    return text
 
 
-@lru_cache(maxsize=65536)
 def decode_interaction(text: str) -> Interaction:
-    data: dict[str, Any] = json.loads(text)
-    data["channel"] = Channel(data["channel"])
-    data["direction"] = Direction(data["direction"])
-    data["attachments"] = tuple(Attachment(**a) for a in data["attachments"])
-    return Interaction(**data)
+    found = _DECODED.get(text)
+    if found is None:
+        data: dict[str, Any] = json.loads(text)
+        data["channel"] = Channel(data["channel"])
+        data["direction"] = Direction(data["direction"])
+        data["attachments"] = tuple(Attachment(**a) for a in data["attachments"])
+        found = Interaction(**data)
+        _remember(text, found)
+    return found
 
 
 def encode_plan(plan: RoutingPlan) -> str:

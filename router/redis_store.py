@@ -95,7 +95,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -136,9 +136,6 @@ _LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
 _CHANNELS = tuple(Channel)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 _HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
-#: Interactions kept by `RedisStore._facts` (their views skip decoding the facts)
-_FACTS_KEPT = 4096
-_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 #: Seconds between the snapshots refreshed for synchronous readers (metrics scrapes).
 SNAPSHOT_EVERY = 1.0
 
@@ -276,7 +273,6 @@ class RedisStore:
         ))
         self._heads: dict[str, bytes] = {}
         #: interactions this worker ingested, by their encoded facts (what views return)
-        self._facts: dict[str, Interaction] = {}
         self._ready = False
         self._setting_up: asyncio.Task[None] | None = None
         self._defs_sent: set[str] = set()
@@ -497,14 +493,6 @@ class RedisStore:
         facts = encode_interaction(interaction)
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
                 facts, plan.queue]
-        # The views of this interaction return these facts: keep the object, so they need
-        # not be decoded again (bounded: the oldest half goes when it is full). Only when
-        # decoding would give an equal object (JSON turns tuples into lists).
-        if all(type(v) in _JSON_SCALARS for v in interaction.attributes.values()):
-            if len(self._facts) >= _FACTS_KEPT:
-                for old in list(self._facts)[: _FACTS_KEPT // 2]:
-                    del self._facts[old]
-            self._facts[facts] = interaction
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now)
         return IngestResult(iid, created == "1", Status(status))
 
@@ -558,7 +546,9 @@ class RedisStore:
         # facts), so read them first; the transfer itself stays one atomic call.
         try:
             self.round_trips += 1
-            facts = await self.client.hget(self.prefix + "i:" + interaction_id, "ix")
+            # the client decodes responses (`connect`): a str, or None when unknown
+            facts = cast("str | None", await self.client.hget(
+                self.prefix + "i:" + interaction_id, "ix"))
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
         now = self.clock()
@@ -751,7 +741,7 @@ class RedisStore:
         if moved == "1":  # overflowed: the core replaces the plan's queue and max wait
             plan = replace(plan, queue=queue, max_wait=None)
         return WorkView(
-            interaction=self._facts.get(facts) or decode_interaction(facts), plan=plan,
+            interaction=decode_interaction(facts), plan=plan,
             status=Status(status),
             queue=queue, team=self.topology.team_of(queue), priority=int(priority),
             enqueued_at=float(enqueued), due_at=float(due), agent_id=agent_id or None,
