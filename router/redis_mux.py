@@ -173,6 +173,12 @@ class _Connection(asyncio.Protocol):
             self._fail(RedisConnectionError("connection to Redis closed by the client"))
 
 
+#: Seconds a connect or a reply may take, and retries of a failed call: the defaults of
+#: both the multiplexer and the Redis store's pooled client (`redis_store.connect`).
+TIMEOUT = 5.0
+RETRIES = 3
+
+
 class Multiplexer:
     """Commands from any number of coroutines over one lazily (re)opened connection.
 
@@ -180,7 +186,7 @@ class Multiplexer:
     step in a fresh loop) opens a new connection there.
     """
 
-    def __init__(self, url: str, timeout: float = 5.0, retries: int = 3) -> None:
+    def __init__(self, url: str, timeout: float = TIMEOUT, retries: int = RETRIES) -> None:
         parts = urlparse(url)
         if parts.scheme not in ("redis", "rediss", "unix"):
             raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} in {url!r}")

@@ -125,7 +125,7 @@ from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import MaxWaitAction, RoutingPlan, target_after
 from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
-from router.redis_mux import Multiplexer, pack_args
+from router.redis_mux import RETRIES, TIMEOUT, Multiplexer, pack_args
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
@@ -175,7 +175,7 @@ def library() -> tuple[str, str]:
 
 
 def connect(
-    url: str, max_connections: int = 64, timeout: float = 5.0, retries: int = 3
+    url: str, max_connections: int = 64, timeout: float = TIMEOUT, retries: int = RETRIES
 ) -> aioredis.Redis:
     """A client over a bounded, blocking pool, with timeouts and retry with backoff.
 
