@@ -35,18 +35,7 @@ local function dec(s) if s == nil or s == '' then return nil end return string.s
 -- Only a cache: every call still carries its settings, so nothing depends on history.
 local PARSED = nil
 
--- Per channel: what releasing a hold reads of the agent (bound on first call).
-local RELEASE_FIELDS = nil
-
-local function bind()
-  RELEASE_FIELDS = {}
-  for _, ch in ipairs(CHANNELS) do
-    RELEASE_FIELDS[ch] = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap', 'act:' .. ch}
-  end
-end
-
 local function setup(keys, args)
-  if RELEASE_FIELDS == nil then bind() end
   P = keys[1]
   NOWS = args[1]
   NOW = tonumber(NOWS)
@@ -103,6 +92,11 @@ local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg'}
 local ITEM_RESERVE = concat(ITEM_HOT, RESERVE_FIELDS)
 local ITEM_VIEW = concat(ITEM_HOT, VIEW_FIELDS)
 local AGENT_PULL = concat(AGENT_HOT, CAPACITY_FIELDS)
+-- Per channel: what releasing a hold reads of the agent.
+local RELEASE_FIELDS = {}
+for i = 1, #CHANNELS do
+  RELEASE_FIELDS[CHANNELS[i]] = concat(AGENT_HOT, {'act:' .. CHANNELS[i]})
+end
 
 local LAZY = {__index = function(t, f)
   if string.byte(f, 1) == 95 or t._miss[f] then return nil end -- 95: '_'
@@ -472,7 +466,7 @@ local function match_item(it)
     return
   end
   local nrej = 0
-  if not it._new then nrej = redis.call('SCARD', P .. 'rj:' .. it.id) end
+  if it._key then nrej = redis.call('SCARD', P .. 'rj:' .. it.id) end -- (nil: new here)
   local best_s, best_m
   for _, b in ipairs(target(it).b) do
     local r = redis.call('ZRANGE', P .. 'ba:' .. b, 0, nrej, 'WITHSCORES')
@@ -891,7 +885,7 @@ local function op_ingest(keys, args)
   local legs = cjson.decode(args[BASE + 7])
   local missing = read_defs(args[BASE + 8], legs)
   if missing then return fail('nodef', missing) end
-  local it = {_d = {}, _new = true, id = id}
+  local it = {_d = {}, id = id}
   ITEMS[id] = it
   set(it, 'ch', ch)
   set(it, 'ix', ix)
@@ -916,15 +910,20 @@ local function op_ingest(keys, args)
   return done({'1', id, it.st})
 end
 
+-- The agent's next reservation, or false when it is not available or nothing suits it.
+local function next_for(a)
+  if a.pres ~= 'available' then return false end
+  local it = best_for(a, false)
+  if it == nil then return false end
+  return reserve(it, a, false)
+end
+
 local function op_pull(keys, args)
   setup(keys, args)
   local a = agent(args[BASE + 1], AGENT_PULL)
   if a == nil then return fail('unknown_agent', args[BASE + 1]) end
   if a.pres == 'offline' then return fail('unavailable', a.id, a.pres) end
-  if a.pres ~= 'available' then return done(false) end
-  local it = best_for(a, false)
-  if it == nil then return done(false) end
-  return done(reserve(it, a, false))
+  return done(next_for(a))
 end
 
 local function op_accept(keys, args)
@@ -982,12 +981,7 @@ local function op_complete_pull(keys, args)
   prefetch(a, AGENT_PULL) -- what completing and then pulling read of the agent, at once
   do_complete(a, it, dec(args[BASE + 3]))
   local view = item_view(it)
-  local reservation = false
-  if a.pres == 'available' then
-    local next_item = best_for(a, false)
-    if next_item ~= nil then reservation = reserve(next_item, a, false) end
-  end
-  return done({view, reservation})
+  return done({view, next_for(a)})
 end
 
 local function op_end(keys, args)
