@@ -40,7 +40,7 @@ import re
 import subprocess
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
@@ -50,6 +50,10 @@ from router.devserver import DevServer
 from router.engine import EngineSettings
 from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
+
+if TYPE_CHECKING:
+    from router.redis_store import RedisStore
+    from router.work import Reservation
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,9 @@ FULL = Plan(seconds=8.0, workers=(1, 2, 4), agents=32, ceiling_calls=300_000)
 
 #: finished interactions kept (look-up window); bounded so long runs stay in memory
 SETTINGS = EngineSettings(offer_timeout=30.0, retain_finished=20_000)
+#: the flows, by their results key, and the name each goes by in the tables
+FLOW_LABELS = {"store": "4-call", "merged": "merged"}
+_GENERAL = RoutingPlan("general")
 
 
 def topology(total_agents: int) -> Any:
@@ -77,27 +84,61 @@ def topology(total_agents: int) -> Any:
     )
 
 
-# ---------------------------------------------------------------------- store workers
-async def _store_worker(
-    url: str, index: int, plan: Plan, total_agents: int, start_at: float, merged: bool
-) -> dict[str, Any]:
+# ---------------------------------------------------------------------- one lifecycle
+async def _open_store(
+    url: str, agents: list[str], total_agents: int, max_connections: int = 64
+) -> RedisStore:
+    """A store for `total_agents` agents, those in `agents` available (pull mode)."""
     from agents.model import Presence
     from router.redis_store import RedisStore
 
     store = RedisStore(topology(total_agents), SystemClock(), settings=SETTINGS, url=url,
-                       max_connections=plan.agents)
-    agents = [f"b{index * plan.agents + n}" for n in range(plan.agents)]
+                       max_connections=max_connections)
     for aid in agents:
         await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
-    general = RoutingPlan("general")
+    return store
 
-    async def arrive(key: str) -> None:
-        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                       created_at=time.time()), general)
 
+async def _ingest(store: RedisStore, key: str) -> None:
+    await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                                   created_at=time.time()), _GENERAL)
+
+
+async def _step(
+    store: RedisStore, aid: str, key: str, held: Reservation | None, merged: bool,
+    decisions: list[float] | None = None,
+) -> tuple[bool, Reservation | None]:
+    """One lifecycle of agent `aid`: ingest `key`, pull (unless it holds one, handed out at
+    its last completion), accept, complete; in the merged flow `complete_and_pull`, which
+    may hand out its next. Returns (completed, what it holds now); the time of each routing
+    decision (the pull, or the completion that carries it) goes to `decisions`."""
+    decided = decisions if decisions is not None else []
+    await _ingest(store, key)
+    if held is None:
+        started = time.perf_counter()
+        held = await store.pull(aid)
+        decided.append(time.perf_counter() - started)
+        if held is None:
+            return False, None  # another agent took it first; it waits for the next pull
+    await store.accept(aid, held.interaction_id)
+    if not merged:
+        await store.complete(aid, held.interaction_id, "done")
+        return True, None
+    started = time.perf_counter()  # the decision now rides on the completion
+    _, held = await store.complete_and_pull(aid, held.interaction_id, "done")
+    decided.append(time.perf_counter() - started)
+    return True, held
+
+
+# ---------------------------------------------------------------------- store workers
+async def _store_worker(
+    url: str, index: int, plan: Plan, total_agents: int, start_at: float, merged: bool
+) -> dict[str, Any]:
+    agents = [f"b{index * plan.agents + n}" for n in range(plan.agents)]
+    store = await _open_store(url, agents, total_agents, max_connections=plan.agents)
     if merged:  # the backlog: one interaction per agent waiting (see the module doc)
         for aid in agents:
-            await arrive(f"{aid}-0")
+            await _ingest(store, f"{aid}-0")
     counts = [0]
     decisions: list[float] = []
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -107,38 +148,13 @@ async def _store_worker(
     stop = time.perf_counter() + plan.seconds
 
     async def agent_loop(aid: str) -> None:
-        n = 0
+        n, held = 0, None
         while time.perf_counter() < stop:
             n += 1
-            await arrive(f"{aid}-{n}")
-            started = time.perf_counter()
-            reservation = await store.pull(aid)
-            decisions.append(time.perf_counter() - started)
-            if reservation is None:
-                continue  # another agent took it first; what is left waits for the next pull
-            await store.accept(aid, reservation.interaction_id)
-            await store.complete(aid, reservation.interaction_id, "done")
-            counts[0] += 1
+            completed, held = await _step(store, aid, f"{aid}-{n}", held, merged, decisions)
+            counts[0] += completed
 
-    async def merged_loop(aid: str) -> None:
-        n = 0
-        held = None
-        while time.perf_counter() < stop:
-            n += 1
-            await arrive(f"{aid}-{n}")
-            if held is None:
-                started = time.perf_counter()
-                held = await store.pull(aid)
-                decisions.append(time.perf_counter() - started)
-                if held is None:
-                    continue
-            await store.accept(aid, held.interaction_id)
-            started = time.perf_counter()  # the decision now rides on the completion
-            _, held = await store.complete_and_pull(aid, held.interaction_id, "done")
-            decisions.append(time.perf_counter() - started)
-            counts[0] += 1
-
-    await asyncio.gather(*((merged_loop if merged else agent_loop)(aid) for aid in agents))
+    await asyncio.gather(*(agent_loop(aid) for aid in agents))
     cpu = time.process_time() - cpu_before
     trips = store.round_trips - trips_before
     writes = store.socket_writes - writes_before
@@ -173,48 +189,71 @@ def _process(
 ) -> None:
     from router.service import run
 
-    if kind in ("store", "merged"):
+    if kind in FLOW_LABELS:
         result = run(_store_worker(url, index, plan, total, start_at, kind == "merged"))
     else:
         result = run(_list_worker(url, plan, start_at))
     results.put(result)
 
 
-def _server_cpu(url: str) -> float:
-    """CPU seconds (user + system) the server process has used so far."""
+@dataclass(frozen=True, slots=True)
+class _ServerStats:
+    cpu_s: float  # CPU seconds (user + system) the server process has used so far
+    usec: int  # µs it spent in FCALL/LPUSH/BRPOP since the last reset
+    inner_calls: int  # commands functions ran (their redis.calls) since the last reset
+
+
+_TIMED = ("cmdstat_fcall", "cmdstat_lpush", "cmdstat_brpop")
+_NOT_INNER = (*_TIMED, "cmdstat_info", "cmdstat_config|resetstat", "cmdstat_ping")
+
+
+def _server_stats(url: str) -> _ServerStats:
     import redis as sync_redis
 
-    client = sync_redis.Redis.from_url(url, decode_responses=True)
-    try:
-        info = client.info("cpu")
-        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-    finally:
-        client.close()
-
-
-def _server_usec(url: str, reset: bool = False) -> tuple[int, int, int]:
-    """(calls, µs) the server spent in FCALL/LPUSH/BRPOP since the last reset, and the
-    commands that functions ran meanwhile (their redis.calls)."""
-    import redis as sync_redis
-
-    client = sync_redis.Redis.from_url(url, decode_responses=True)
-    try:
-        if reset:
-            client.config_resetstat()
-            return 0, 0, 0
+    with sync_redis.Redis.from_url(url, decode_responses=True) as client:
+        cpu = client.info("cpu")
         stats = client.info("commandstats")
-        calls = usec = 0
-        for name in ("cmdstat_fcall", "cmdstat_lpush", "cmdstat_brpop"):
-            calls += int(stats.get(name, {}).get("calls", 0))
-            usec += int(stats.get(name, {}).get("usec", 0))
-        inner = sum(
-            int(v["calls"]) for k, v in stats.items()
-            if k not in ("cmdstat_fcall", "cmdstat_lpush", "cmdstat_brpop", "cmdstat_info",
-                         "cmdstat_config|resetstat", "cmdstat_ping")
-        )
-        return calls, usec, inner
-    finally:
-        client.close()
+    return _ServerStats(
+        cpu_s=float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
+        usec=sum(int(stats.get(name, {}).get("usec", 0)) for name in _TIMED),
+        inner_calls=sum(int(v["calls"]) for k, v in stats.items() if k not in _NOT_INNER),
+    )
+
+
+def _reset_stats(url: str) -> None:
+    import redis as sync_redis
+
+    with sync_redis.Redis.from_url(url) as client:
+        client.config_resetstat()
+
+
+def _flush(url: str) -> None:
+    import redis as sync_redis
+
+    with sync_redis.Redis.from_url(url) as client:
+        client.flushall()
+
+
+class _Meter(Protocol):
+    """What the server does between `begin` and `end`, in the meter's unit."""
+
+    def begin(self) -> None: ...
+
+    def end(self) -> float: ...
+
+
+class _ServerCpu:
+    """Server CPU µs (user + system, network included) between `begin` and `end`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._at = 0.0
+
+    def begin(self) -> None:
+        self._at = _server_stats(self.url).cpu_s
+
+    def end(self) -> float:
+        return (_server_stats(self.url).cpu_s - self._at) * 1e6
 
 
 def _scenario(kind: str, url: str, workers: int, plan: Plan) -> dict[str, Any]:
@@ -231,12 +270,13 @@ def _scenario(kind: str, url: str, workers: int, plan: Plan) -> dict[str, Any]:
         proc.start()
     # Reset just before the clock starts, so logins and connects are not counted.
     time.sleep(max(0.0, start_at - time.time() - 0.2))
-    _server_usec(url, reset=True)
-    server_cpu = _server_cpu(url)
+    _reset_stats(url)
+    before = _server_stats(url)
     parts = [results.get(timeout=plan.seconds + 60) for _ in procs]
-    _, server_usec, inner_calls = _server_usec(url)
+    after = _server_stats(url)  # its usec and inner calls count from the reset
     # (includes the few idle ms between the reset and the start, and after the end)
-    server_cpu = _server_cpu(url) - server_cpu
+    server_cpu = after.cpu_s - before.cpu_s
+    server_usec, inner_calls = after.usec, after.inner_calls
     for proc in procs:
         proc.join(10)
     lifecycles = sum(p["lifecycles"] for p in parts)
@@ -332,42 +372,22 @@ def _lua_literal(value: bytes) -> str:
     ) + "'"
 
 
-async def _capture(url: str, merged: bool) -> list[tuple[list[bytes], list[list[bytes]]]]:
+async def _capture(
+    url: str, port: int, merged: bool
+) -> list[tuple[list[bytes], list[list[bytes]]]]:
     """(FCALL arguments, the redis.calls it ran) for one steady-state lifecycle."""
     import socket
 
-    from agents.model import Presence
-    from router.redis_store import RedisStore
-
-    store = RedisStore(topology(1), SystemClock(), settings=SETTINGS, url=url)
-    plan = RoutingPlan("general")
-
-    async def ingest(key: str) -> None:
-        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                       created_at=time.time()), plan)
-
+    store = await _open_store(url, ["b0"], 1)
     tag = "m" if merged else "s"  # (ids of their own: one server serves both captures)
-    await store.set_presence("b0", Presence.AVAILABLE, auto_offer=False)
-    await ingest(f"{tag}warm")  # the first lifecycle also makes the bucket
-    await store.pull("b0")
-    await store.accept("b0", f"{tag}warm")
-    await store.complete("b0", f"{tag}warm")
-    if merged:  # one lifecycle in: x0 held, accepted
-        await ingest(f"{tag}x0")
-        await store.pull("b0")
-        await store.accept("b0", f"{tag}x0")
-    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
-    monitor = socket.create_connection((host, int(port)))
+    if merged:  # the backlog: one waiting, so the completion hands out the next
+        await _ingest(store, f"{tag}p")
+    # one lifecycle in: it also makes the bucket (merged: leaves `held` the next one)
+    _, held = await _step(store, "b0", f"{tag}warm", None, merged)
+    monitor = socket.create_connection(("127.0.0.1", port))
     monitor.sendall(b"MONITOR\r\n")
     assert monitor.recv(5) == b"+OK\r\n"
-    await ingest(f"{tag}x1")
-    if merged:  # complete x0 and be handed x1; accept x1
-        await store.complete_and_pull("b0", f"{tag}x0")
-        await store.accept("b0", f"{tag}x1")
-    else:
-        await store.pull("b0")
-        await store.accept("b0", f"{tag}x1")
-        await store.complete("b0", f"{tag}x1")
+    await _step(store, "b0", f"{tag}x1", held, merged)
     await asyncio.sleep(0.2)
     monitor.settimeout(0.3)
     data = b""
@@ -408,42 +428,63 @@ def _replay_library(calls: list[tuple[list[bytes], list[list[bytes]]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _floor(url: str, merged: bool, rounds: int) -> dict[str, float]:
-    """Server CPU µs per lifecycle: the captured lifecycle's FCALLs replayed (no logic), and
-    as many empty FCALLs (same arguments, no redis.call); pipelined, one process."""
+_EMPTY_LIBRARY = ("#!lua name=omniroute_empty\nredis.register_function("
+                  "'omniroute_empty', function() return 'ok' end)\n")
+_FLOOR_BATCH = 250  # replayed lifecycles per pipeline
+
+
+@dataclass(frozen=True, slots=True)
+class _Floor:
+    fcalls: int  # per lifecycle, as captured
+    redis_calls: int  # the commands they ran
+    replay: float  # the meter's count per lifecycle: the commands, no logic
+    empty: float  # as many empty FCALLs
+
+
+async def _floor(server: DevServer, merged: bool, rounds: int, meter: _Meter) -> _Floor:
+    """What `meter` counts per lifecycle: the captured lifecycle's FCALLs replayed (no logic)
+    `rounds` times, and as many empty FCALLs (same arguments, no redis.call); pipelined,
+    one process, after a warm batch of each."""
     import redis as sync_redis
 
-    calls = await _capture(url, merged)
-    client = sync_redis.Redis.from_url(url)
+    calls = await _capture(server.url, server.port, merged)
+    client = sync_redis.Redis.from_url(server.url)
     client.function_load(_replay_library(calls), replace=True)
-    client.function_load("#!lua name=omniroute_empty\nredis.register_function("
-                         "'omniroute_empty', function() return 'ok' end)\n", replace=True)
-    out: dict[str, float] = {
-        "fcalls_per_lifecycle": float(len(calls)),
-        "redis_calls_per_lifecycle": float(sum(len(c) for _, c in calls)),
-    }
+    client.function_load(_EMPTY_LIBRARY, replace=True)
+
+    def pipeline(label: str, lifecycles: int) -> Any:
+        pipe = client.pipeline(transaction=False)
+        for _ in range(lifecycles):
+            for n, (fcall, _commands) in enumerate(calls):
+                name = f"omniroute_floor_{n}" if label == "replay" else "omniroute_empty"
+                pipe.fcall(name, int(fcall[2]), *fcall[3:])
+        return pipe
+
+    per_lifecycle: dict[str, float] = {}
     for label in ("replay", "empty"):
-        cpu = _server_cpu(url)
-        for _ in range(0, rounds, 250):
-            pipe = client.pipeline(transaction=False)
-            for _ in range(250):
-                for n, (fcall, _commands) in enumerate(calls):
-                    name = f"omniroute_floor_{n}" if label == "replay" else "omniroute_empty"
-                    pipe.fcall(name, int(fcall[2]), *fcall[3:])
+        pipeline(label, min(rounds, _FLOOR_BATCH)).execute()  # warm
+        batches = [pipeline(label, min(_FLOOR_BATCH, rounds - done))
+                   for done in range(0, rounds, _FLOOR_BATCH)]
+        meter.begin()
+        for pipe in batches:
             pipe.execute()
-        out[f"{label}_server_cpu_us_per_lifecycle"] = (_server_cpu(url) - cpu) / rounds * 1e6
+        per_lifecycle[label] = meter.end() / rounds
     client.function_delete("omniroute_floor")
     client.function_delete("omniroute_empty")
     client.close()
-    return out
+    return _Floor(fcalls=len(calls), redis_calls=sum(len(c) for _, c in calls),
+                  replay=per_lifecycle["replay"], empty=per_lifecycle["empty"])
 
 
-def _floor_summary(row: dict[str, Any], floor: dict[str, float]) -> dict[str, float]:
+def _floor_summary(row: dict[str, Any], floor: _Floor) -> dict[str, float]:
     """The floor next to what a run measured, each as lifecycles/s of one Redis core."""
     return {
-        **floor,
-        "replay_lifecycles_per_s_one_core": 1e6 / floor["replay_server_cpu_us_per_lifecycle"],
-        "empty_lifecycles_per_s_one_core": 1e6 / floor["empty_server_cpu_us_per_lifecycle"],
+        "fcalls_per_lifecycle": float(floor.fcalls),
+        "redis_calls_per_lifecycle": float(floor.redis_calls),
+        "replay_server_cpu_us_per_lifecycle": floor.replay,
+        "empty_server_cpu_us_per_lifecycle": floor.empty,
+        "replay_lifecycles_per_s_one_core": 1e6 / floor.replay,
+        "empty_lifecycles_per_s_one_core": 1e6 / floor.empty,
         "measured_workers": row["workers"],
         "measured_server_cpu_us_per_lifecycle": row["server_cpu_us_per_lifecycle"],
         "measured_lifecycles_per_s_one_core": 1e6 / row["server_cpu_us_per_lifecycle"],
@@ -459,18 +500,18 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
         results["ceiling"] = run_async(_ceiling(server.url, plan.ceiling_calls))
         for workers in plan.workers:
             for kind in ("store", "merged", "naive"):
-                _flush(server)
+                _flush(server.url)
                 row = _scenario(kind, server.url, workers, plan)
                 progress(f"{kind} x{workers}: {row['lifecycles_per_s']:,.0f}/s")
                 results[kind].append(row)
         results["server"] = server.binary
         # the floor next to the 2-worker runs (the target's)
         results["floor"] = {}
-        for flow, merged in (("store", False), ("merged", True)):
-            _flush(server)
-            row = next(r for r in results[flow] if r["workers"] == 2) if 2 in plan.workers \
-                else results[flow][0]
-            floor = run_async(_floor(server.url, merged, plan.ceiling_calls // 10))
+        for flow in FLOW_LABELS:
+            _flush(server.url)
+            row = next((r for r in results[flow] if r["workers"] == 2), results[flow][0])
+            floor = run_async(_floor(server, flow == "merged", plan.ceiling_calls // 10,
+                                     _ServerCpu(server.url)))
             results["floor"][flow] = _floor_summary(row, floor)
     for rows in (results["store"], results["merged"]):
         for store_row, naive_row in zip(rows, results["naive"], strict=True):
@@ -479,14 +520,6 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
                 if naive_row["lifecycles_per_s"] else None
             )
     return results
-
-
-def _flush(server: DevServer) -> None:
-    import redis as sync_redis
-
-    client = sync_redis.Redis.from_url(server.url)
-    client.flushall()
-    client.close()
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -499,11 +532,12 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     naive_by = {r["workers"]: r for r in results["naive"]}
-    for flow, rows in (("4-call", results["store"]), ("merged", results["merged"])):
-        for row in rows:
+    for flow, label in FLOW_LABELS.items():
+        for row in results[flow]:
             naive = naive_by[row["workers"]]
+            ratio = row["fraction_of_naive"]
             lines.append(
-                f"| {flow} | {row['workers']} | {row['lifecycles_per_s']:,.0f} |"
+                f"| {label} | {row['workers']} | {row['lifecycles_per_s']:,.0f} |"
                 f" {row['decision_p50_ms']:.2f} | {row['decision_p99_ms']:.2f} |"
                 f" {row['round_trips_per_lifecycle']:.2f} |"
                 f" {row['redis_calls_per_lifecycle']:.1f} |"
@@ -511,7 +545,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f" {row['server_us_per_lifecycle']:.0f} |"
                 f" {row['server_cpu_us_per_lifecycle']:.0f} |"
                 f" {row['client_cpu_us_per_lifecycle']:.0f} | {naive['lifecycles_per_s']:,.0f} |"
-                f" {row['lifecycles_per_s'] / naive['lifecycles_per_s']:.2f} |"
+                f" {'n/a' if ratio is None else f'{ratio:.2f}'} |"
             )
     lines += [
         "",
@@ -521,7 +555,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for flow, f in results.get("floor", {}).items():
         lines.append(
-            f"Floor ({'4-call' if flow == 'store' else 'merged'} lifecycle): its"
+            f"Floor ({FLOW_LABELS[flow]} lifecycle): its"
             f" {f['fcalls_per_lifecycle']:.0f} FCALLs replayed with their"
             f" {f['redis_calls_per_lifecycle']:.0f} redis.calls and no logic:"
             f" {f['replay_server_cpu_us_per_lifecycle']:.0f} µs server CPU per lifecycle ="
@@ -539,48 +573,33 @@ def markdown(results: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------- instructions
 # Wall-clock and CPU time per lifecycle move by ±20 % with whatever else runs on the two
-# cores; instructions the server executes do not. `--callgrind` runs redis-server under
-# valgrind's callgrind (instrumentation on only while measuring) and reports instructions
-# per lifecycle for both flows and for the floor. Needs valgrind and redis-server on PATH.
-class _Callgrind:
-    def __init__(self) -> None:
-        import tempfile
+# cores; instructions the server executes do not. `--callgrind` runs the server (see
+# router.devserver) under valgrind's callgrind (instrumentation on only while measuring)
+# and reports instructions per lifecycle for both flows and for the floor. Needs valgrind.
+class _Callgrind(DevServer):
+    """The server under callgrind, a meter of the instructions it executes between `begin`
+    and `end` (instrumentation is off otherwise)."""
 
-        from router.devserver import free_port
-
-        self.dir = tempfile.mkdtemp(prefix="omniroute-callgrind-")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={self.dir}/cg.%p", "redis-server", "--port",
-             str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis as sync_redis
-
-        for _ in range(300):
-            with contextlib.suppress(Exception):
-                sync_redis.Redis.from_url(self.url).ping()
-                return
-            time.sleep(0.1)
-        raise RuntimeError("redis-server under valgrind did not start")
+    def _args(self) -> list[str]:
+        return ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={self.dir}/cg.%p", *super()._args()]
 
     def _control(self, *args: str) -> None:
+        assert self.process is not None, "the server is not running"
         subprocess.run(["callgrind_control", *args, str(self.process.pid)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def start(self) -> None:
+    def begin(self) -> None:
         self._control("-i", "on")
         self._control("-z")
 
-    def stop(self) -> int:
-        """Instructions since `start`."""
-        from pathlib import Path
-
-        before = set(Path(self.dir).iterdir())
+    def end(self) -> int:
+        """Instructions since `begin`; instrumentation off again."""
+        before = set(self.dir.iterdir())
         self._control("-d")
-        for _ in range(400):
-            for dump in set(Path(self.dir).iterdir()) - before:
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            for dump in set(self.dir.iterdir()) - before:
                 time.sleep(0.3)  # (written in one go, but let it finish)
                 for line in dump.read_text().splitlines():
                     if line.startswith("totals:"):
@@ -589,101 +608,54 @@ class _Callgrind:
             time.sleep(0.05)
         raise RuntimeError("callgrind wrote no dump")
 
-    def close(self) -> None:
-        import shutil
-
-        self.process.terminate()
-        self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
 
 async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int,
-                      probe: _Callgrind) -> dict[str, float]:
+                      meter: _Meter) -> dict[str, float]:
     """Server instructions per lifecycle of `count` lifecycles from `agents` coroutines of
     one process (after `warm`), the flow of the scenarios."""
-    from agents.model import Presence
-    from router.redis_store import RedisStore
-
-    store = RedisStore(topology(agents), SystemClock(), settings=SETTINGS, url=url)
     names = [f"b{n}" for n in range(agents)]
-    for aid in names:
-        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
-    plan = RoutingPlan("general")
+    store = await _open_store(url, names, agents)
+    held: dict[str, Reservation | None] = dict.fromkeys(names)
+    if merged:  # the backlog (one waiting per agent)
+        for aid in names:
+            await _ingest(store, f"{aid}-p")
     done = [0]
 
-    async def ingest(key: str) -> None:
-        await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                       created_at=time.time()), plan)
-
     async def loop(aid: str, n: int, tag: str) -> None:
-        held = None
-        if merged:
-            await ingest(f"{aid}-{tag}p")  # the backlog (one waiting per agent)
         for i in range(n):
-            await ingest(f"{aid}-{tag}{i}")
-            if held is None:
-                held = await store.pull(aid)
-                if held is None:
-                    continue
-            await store.accept(aid, held.interaction_id)
-            if merged:
-                _, held = await store.complete_and_pull(aid, held.interaction_id, "done")
-            else:
-                await store.complete(aid, held.interaction_id, "done")
-                held = None
-            done[0] += 1
+            completed, held[aid] = await _step(store, aid, f"{aid}-{tag}{i}", held[aid], merged)
+            done[0] += completed
 
     await asyncio.gather(*(loop(aid, warm // agents, "w") for aid in names))
     calls = store.round_trips
     done[0] = 0
-    probe.start()
+    meter.begin()  # (each agent goes on with what the warm-up left it holding)
     await asyncio.gather(*(loop(aid, count // agents, "m") for aid in names))
-    instructions = probe.stop()
+    instructions = meter.end()
     out = {"instructions_per_lifecycle": instructions / done[0],
            "fcalls_per_lifecycle": (store.round_trips - calls) / done[0]}
     await store.close()
     return out
 
 
-async def _floor_instructions(url: str, merged: bool, rounds: int,
-                              probe: _Callgrind) -> dict[str, float]:
-    import redis as sync_redis
-
-    calls = await _capture(url, merged)
-    client = sync_redis.Redis.from_url(url)
-    client.function_load(_replay_library(calls), replace=True)
-    client.function_load("#!lua name=omniroute_empty\nredis.register_function("
-                         "'omniroute_empty', function() return 'ok' end)\n", replace=True)
-    out: dict[str, float] = {}
-    for label in ("replay", "empty"):
-        for measured in (False, True):  # a warm round first
-            pipe = client.pipeline(transaction=False)
-            for _ in range(rounds):
-                for n, (fcall, _commands) in enumerate(calls):
-                    name = f"omniroute_floor_{n}" if label == "replay" else "omniroute_empty"
-                    pipe.fcall(name, int(fcall[2]), *fcall[3:])
-            if measured:
-                probe.start()
-            pipe.execute()
-        out[f"{label}_instructions_per_lifecycle"] = probe.stop() / rounds
-    client.close()
-    return out
-
-
 def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str, Any]:
     from router.service import run as run_async
 
-    probe = _Callgrind()
+    server = _Callgrind()
     results: dict[str, Any] = {}
     try:
-        for flow, merged in (("store", False), ("merged", True)):
-            _flush_url(probe.url)
-            row = run_async(_lifecycles(probe.url, merged, agents, warm, count, probe))
-            _flush_url(probe.url)
-            row.update(run_async(_floor_instructions(probe.url, merged, 300, probe)))
+        server.start(timeout=30.0)
+        for flow in FLOW_LABELS:
+            merged = flow == "merged"
+            _flush(server.url)
+            row = run_async(_lifecycles(server.url, merged, agents, warm, count, server))
+            _flush(server.url)
+            floor = run_async(_floor(server, merged, 300, server))
+            row["replay_instructions_per_lifecycle"] = floor.replay
+            row["empty_instructions_per_lifecycle"] = floor.empty
             results[flow] = row
     finally:
-        probe.close()
+        server.stop()
     return results
 
 
@@ -692,7 +664,7 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
     for flow, r in results.items():
         logic = r["instructions_per_lifecycle"] - r["replay_instructions_per_lifecycle"]
         lines.append(
-            f"Server instructions ({'4-call' if flow == 'store' else 'merged'} lifecycle,"
+            f"Server instructions ({FLOW_LABELS[flow]} lifecycle,"
             f" {r['fcalls_per_lifecycle']:.2f} FCALLs): {r['instructions_per_lifecycle']/1e6:.3f}M"
             f" per lifecycle; its commands replayed with no logic"
             f" {r['replay_instructions_per_lifecycle']/1e6:.3f}M (empty FCALLs"
@@ -700,14 +672,6 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
             f" {logic/1e6:.3f}M ({logic / r['instructions_per_lifecycle']:.0%})."
         )
     return "\n".join(lines)
-
-
-def _flush_url(url: str) -> None:
-    import redis as sync_redis
-
-    client = sync_redis.Redis.from_url(url)
-    client.flushall()
-    client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
