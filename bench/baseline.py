@@ -24,7 +24,6 @@ what routing costs next to a queue with no matching and no state, not who is "fa
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -35,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.report import RESULTS_DIR, summarize, write_result
+from bench.report import RESULTS_DIR, scenario_parser, summarize, write_result
 from router.devserver import DevServer
 
 HERE = Path(__file__).resolve().parent
@@ -211,13 +210,10 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2,000 jobs per run")
+    parser = scenario_parser("python -m bench.baseline", __doc__, "2,000 jobs per run")
     parser.add_argument("--jobs", type=int, default=None, help="jobs per run")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR,
                         help="where to read omniroute's redis/core results from")
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.jobs:

@@ -21,7 +21,6 @@ What is measured (virtual clock, so timers never interfere):
 
 from __future__ import annotations
 
-import argparse
 import gc
 import random
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.model import AgentProfile, Presence, Queue, Team
-from bench.report import percentile, summarize, write_result
+from bench.report import percentile, scenario_parser, summarize, write_result
 from router.clock import VirtualClock
 from router.engine import RoutingEngine
 from router.interaction import Channel, Interaction
@@ -356,10 +355,7 @@ def subscribers_markdown(subs: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.core", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser = scenario_parser("bench.core", __doc__, "small sizes, a few seconds")
     parser.add_argument("--subscribers-only", action="store_true",
                         help="only the subscriber-overhead section (about a minute)")
     args = parser.parse_args(argv)

@@ -14,7 +14,6 @@ collector takes.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.core import fill, pull_lifecycles, ready_engine
-from bench.report import write_result
+from bench.report import scenario_parser, write_result
 from router.service import tune_gc
 
 
@@ -83,10 +82,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.gc_pauses", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser = scenario_parser("bench.gc_pauses", __doc__, "small sizes, a few seconds")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     results = measure(plan)

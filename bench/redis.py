@@ -32,7 +32,6 @@ interaction to hand out at completion and the flow degenerates into the 4-call o
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import multiprocessing as mp
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bench.report import percentile, write_result
+from bench.report import percentile, scenario_parser, write_result
 from router.clock import SystemClock
 from router.devserver import DevServer
 from router.engine import EngineSettings
@@ -675,10 +674,7 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.redis", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short runs, a minute in all")
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    parser = scenario_parser("bench.redis", __doc__, "short runs, a minute in all")
     parser.add_argument("--callgrind", action="store_true",
                         help="only count server instructions per lifecycle (valgrind)")
     args = parser.parse_args(argv)

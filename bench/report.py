@@ -6,6 +6,7 @@ versions and the parameters next to its numbers, so a figure can be reproduced.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -116,3 +117,13 @@ def write_result(
     }
     path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def scenario_parser(prog: str, doc: str | None, quick_help: str) -> argparse.ArgumentParser:
+    """A scenario's command line with the two options they all take: `--quick` (what it
+    shrinks is `quick_help`) and `--no-write` (print the results, write no file)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    return parser
