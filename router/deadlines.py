@@ -6,13 +6,13 @@ loaded the core uses `DEFAULT_THRESHOLDS`, the industry-usual targets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
 from router.interaction import Channel
-from router.plan import MaxWaitAction
+from router.plan import MaxWaitAction, RoutingPlan
 
 DEFAULT_THRESHOLDS: Mapping[Channel, float] = MappingProxyType(
     {
@@ -39,6 +39,25 @@ class Deadline:
     max_wait: float | None = None
     max_wait_action: MaxWaitAction = MaxWaitAction.EXPIRE
     overflow_queue: str | None = None
+
+
+def overflow_queue(
+    plan: RoutingPlan, deadline: Deadline, queues: Container[str]
+) -> str | None:
+    """The queue a leg of `plan` overflows to at max wait, or None if it expires there.
+
+    Both stores decide this when the leg starts, from the plan and the leg's `deadline`
+    (the policy in force then), and fix the overflow queue's deadline with it: one
+    function so they cannot disagree. The plan's max-wait rule, when it sets a max wait,
+    takes precedence over the policy's; an overflow queue the topology does not know
+    when the leg starts means expiry (a queue added later does not revive it).
+    """
+    timed = plan.max_wait is not None
+    action = plan.max_wait_action if timed else deadline.max_wait_action
+    queue = plan.overflow_queue or deadline.overflow_queue
+    if action is MaxWaitAction.OVERFLOW and queue and queue != plan.queue and queue in queues:
+        return queue
+    return None
 
 
 class DeadlinePolicy(Protocol):

@@ -26,7 +26,7 @@ from sortedcontainers import SortedList
 
 from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence, Queue, Team
 from router.clock import Clock
-from router.deadlines import DeadlinePolicy, FixedDeadlines
+from router.deadlines import Deadline, DeadlinePolicy, FixedDeadlines, overflow_queue
 from router.errors import (
     AgentBusy,
     AgentUnavailable,
@@ -49,7 +49,7 @@ from router.indexes import (
 )
 from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import OrderKey, order_key
-from router.plan import MaxWaitAction, RoutingPlan, target_after
+from router.plan import RoutingPlan, target_after
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import (
@@ -174,10 +174,14 @@ class RoutingEngine:
         return IngestResult(item.id, True, item.status)
 
     def _new_item(self, interaction: Interaction, plan: RoutingPlan, now: float) -> WorkItem:
+        """A new queue leg (ingest or transfer), its deadlines fixed by the policy now."""
         deadline = self.deadlines.deadline(
             self.topology.team_of(plan.queue), interaction.channel, plan.sla_class,
             interaction.public,
         )
+        # The overflow queue's deadline too, not at max wait: work already waiting keeps
+        # the SLA it started under across a live policy change, as in the Redis store.
+        overflow = overflow_queue(plan, deadline, self.topology.queues)
         return WorkItem(
             interaction=interaction,
             plan=plan,
@@ -187,6 +191,10 @@ class RoutingEngine:
             deadline=deadline,
             due_at=now + deadline.threshold,
             target=target_after(plan, 0),
+            overflow_deadline=None if overflow is None else self.deadlines.deadline(
+                self.topology.team_of(overflow), interaction.channel, plan.sla_class,
+                interaction.public,
+            ),
         )
 
     def _schedule_leg(self, item: WorkItem, now: float) -> None:
@@ -770,6 +778,7 @@ class RoutingEngine:
         fresh = self._new_item(item.interaction, plan, now)
         item.plan, item.seq, item.enqueued_at = fresh.plan, fresh.seq, now
         item.deadline, item.due_at, item.target = fresh.deadline, fresh.due_at, fresh.target
+        item.overflow_deadline = fresh.overflow_deadline
         item.steps_applied, item.at_risk, item.breached = 0, False, False
         # never push a transfer back to its sender
         item.rejected_by = None if holder is None else {holder.id}
@@ -907,14 +916,15 @@ class RoutingEngine:
         self._emit(EventKind.SLA_BREACHED, item, now, item.status)
 
     def _on_max_wait(self, item: WorkItem, now: float) -> None:
-        overflow = item.plan.overflow_queue or item.deadline.overflow_queue
-        action = item.plan.max_wait_action if item.plan.max_wait is not None else (
-            item.deadline.max_wait_action
-        )
         if item.status is Status.QUEUED and item.key is not None:
             self._leave_queue(item)
-        if action is MaxWaitAction.OVERFLOW and overflow and overflow != item.queue:
-            self._overflow(item, overflow, now)
+        # Whether (and where) it overflows was decided when the leg started: the plan and
+        # deadline are still that leg's and queues are never removed, so `overflow_queue`
+        # names the same queue, and `overflow_deadline` is None when it said expire.
+        deadline = item.overflow_deadline
+        queue = overflow_queue(item.plan, item.deadline, self.topology.queues)
+        if deadline is not None and queue is not None:
+            self._overflow(item, queue, deadline, now)
             return
         previous = item.status
         self._set_status(item, Status.EXPIRED)
@@ -922,15 +932,15 @@ class RoutingEngine:
         self._emit(EventKind.EXPIRED, item, now, previous, reason="max_wait")
         self._finish(item)
 
-    def _overflow(self, item: WorkItem, queue: str, now: float) -> None:
-        """Move to the overflow queue keeping the interaction's age and place in line."""
+    def _overflow(self, item: WorkItem, queue: str, deadline: Deadline, now: float) -> None:
+        """Move to the overflow queue keeping the interaction's age and place in line.
+
+        `deadline` is the overflow queue's, fixed when the leg started (`_new_item`).
+        """
         old_queue = item.queue
         item.plan = replace(item.plan, queue=queue, max_wait=None)
-        item.deadline = self.deadlines.deadline(
-            self.topology.team_of(queue), item.channel, item.plan.sla_class,
-            item.interaction.public,
-        )
-        item.deadline = replace(item.deadline, max_wait=None)
+        item.deadline = replace(deadline, max_wait=None)
+        item.overflow_deadline = None  # a leg overflows once (Redis: its 'ovf' flag)
         item.due_at = item.enqueued_at + item.deadline.threshold
         item.target = target_after(item.plan, item.steps_applied)
         self._record(item, now, EventKind.OVERFLOWED, None, f"{old_queue} -> {queue}")

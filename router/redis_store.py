@@ -40,8 +40,6 @@ differential state machine):
 - with the least-occupied and highest-proficiency strategies the agent's idle time is
   ordered at microsecond resolution, and the load sum may differ in its last bit;
 - interaction `attributes` round-trip through JSON (tuples come back as lists);
-- a plan whose overflow queue is not configured expires at max wait (the core fails
-  there with a KeyError);
 - a call retried by the client after a connection error that struck after Redis ran
   it runs twice: idempotent for ingest (same key → same id), a typed error or an extra
   reservation that expires for the others;
@@ -106,7 +104,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence, Queue, Team
 from router.clock import Clock
-from router.deadlines import DeadlinePolicy, FixedDeadlines
+from router.deadlines import DeadlinePolicy, FixedDeadlines, overflow_queue
 from router.engine import EngineSettings, IngestResult
 from router.errors import (
     AgentBusy,
@@ -123,7 +121,7 @@ from router.events import AgentEvent, Event, EventBus, EventKind, InteractionEve
 from router.indexes import Requirement, meets, proficiency_score
 from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
-from router.plan import MaxWaitAction, RoutingPlan, target_after
+from router.plan import RoutingPlan, target_after
 from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
 from router.redis_mux import RETRIES, TIMEOUT, Multiplexer, pack_args
 from router.snapshot import QueueDepth, Snapshot
@@ -403,10 +401,8 @@ class RedisStore:
             self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
         )
         due = now + deadline.threshold
-        timed = plan.max_wait is not None
-        max_wait = plan.max_wait if timed else deadline.max_wait
-        action = plan.max_wait_action if timed else deadline.max_wait_action
-        overflow = plan.overflow_queue or deadline.overflow_queue
+        max_wait = plan.max_wait if plan.max_wait is not None else deadline.max_wait
+        overflow = overflow_queue(plan, deadline, self.topology.queues)
         targets, buckets = self._targets(plan, channel, due)
         fields = {
             "q": plan.queue, "thr": _f(deadline.threshold),
@@ -418,10 +414,7 @@ class RedisStore:
             "tg": targets, "plan": encode_plan(plan),
             "ovq": "", "othr": "", "odue": "", "tgo": "",
         }
-        if (
-            action is MaxWaitAction.OVERFLOW and overflow and overflow != plan.queue
-            and overflow in self.topology.queues
-        ):
+        if overflow is not None:
             moved = replace(plan, queue=overflow, max_wait=None)
             moved_deadline = self.deadlines.deadline(
                 self.topology.team_of(overflow), channel, plan.sla_class, interaction.public

@@ -247,3 +247,71 @@ async def test_a_finished_interaction_is_held_by_nobody(store: Store) -> None:
         await store.complete("alice", result.interaction_id)
     with pytest.raises(NotHeldByAgent):
         await store.complete_and_pull("alice", result.interaction_id)
+
+
+async def test_overflow_keeps_the_deadline_in_force_when_the_leg_started(
+    store: Store, clock: VirtualClock
+) -> None:
+    # The overflow leg's SLA threshold is fixed when the queue leg starts, like the
+    # leg's own: a live policy change must not move the goalposts of work already
+    # waiting, and both stores must agree on which policy that work is measured by.
+    from router.deadlines import Deadline
+    from router.plan import MaxWaitAction
+
+    class TeamDeadlines:
+        def __init__(self, social_care: float) -> None:
+            self.social_care = social_care
+
+        def deadline(
+            self, team: str, channel: Channel, sla_class: str | None, public: bool
+        ) -> Deadline:
+            return Deadline(threshold=self.social_care if team == "social_care" else 300.0)
+
+    events: list[Event] = []
+    store.subscribe(events.append)
+    store.set_deadlines(TeamDeadlines(social_care=900.0))
+    plan = RoutingPlan("general", max_wait=60, max_wait_action=MaxWaitAction.OVERFLOW,
+                       overflow_queue="social")
+    result = await store.ingest(make_interaction(Channel.CHAT, id="waits"), plan)
+    enqueued = (await store.get(result.interaction_id)).enqueued_at
+    store.set_deadlines(TeamDeadlines(social_care=120.0))  # live SLA change
+    clock.advance(61)
+    assert await store.run_timers() >= 1
+    view = await store.get(result.interaction_id)
+    assert view.status is Status.QUEUED and view.queue == "social"
+    assert view.team == "social_care" and view.enqueued_at == enqueued
+    assert view.due_at == enqueued + 900.0
+    overflowed = [e for e in events
+                  if isinstance(e, InteractionEvent) and e.kind is EventKind.OVERFLOWED]
+    assert len(overflowed) == 1 and overflowed[0].threshold == 900.0
+    # work that starts its leg after the change gets the new policy
+    later = await store.ingest(make_interaction(Channel.CHAT, id="later"), plan)
+    clock.advance(61)
+    await store.run_timers()
+    assert (await store.get(later.interaction_id)).due_at == clock.now - 61 + 120.0
+
+
+async def test_overflow_to_a_queue_unknown_when_the_leg_started_expires(
+    store: Store, clock: VirtualClock
+) -> None:
+    # Where a leg overflows is decided when it starts: to a queue the topology does not
+    # know then it expires at max wait instead, even if that queue is configured later.
+    from agents.model import Queue
+    from router.plan import MaxWaitAction
+
+    events: list[Event] = []
+    store.subscribe(events.append)
+    for interaction_id, queue in (("lost", "nowhere"), ("early", "retention")):
+        plan = RoutingPlan("general", max_wait=60, max_wait_action=MaxWaitAction.OVERFLOW,
+                           overflow_queue=queue)
+        await store.ingest(make_interaction(Channel.CHAT, id=interaction_id), plan)
+    await store.upsert_queue(Queue("retention", "csr", "Retention"))
+    clock.advance(61)
+    await store.run_timers()
+    for interaction_id in ("lost", "early"):
+        view = await store.get(interaction_id)
+        assert view.status is Status.EXPIRED and view.queue == "general"
+    ends = (EventKind.EXPIRED, EventKind.OVERFLOWED)
+    assert sorted((e.interaction_id, e.kind, e.reason) for e in events
+                  if isinstance(e, InteractionEvent) and e.kind in ends) == [
+        ("early", EventKind.EXPIRED, "max_wait"), ("lost", EventKind.EXPIRED, "max_wait")]
