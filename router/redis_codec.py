@@ -1,4 +1,4 @@
-"""JSON encodings of the immutable records the Redis store keeps: interactions and plans.
+"""JSON encodings the Redis store keeps: interactions, plans and domain events.
 
 The routing scripts never read these (they get the fields they need as separate hash
 fields); they travel so any worker can rebuild a `WorkView`. JSON rather than pickle:
@@ -11,12 +11,15 @@ decode it either.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
-from router.interaction import Attachment, Channel, Direction, Interaction
+from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.interaction import Attachment, Channel, Direction, Interaction, Status
 from router.plan import EscalationStep, MaxWaitAction, RoutingPlan, SkillRequirement
+from router.topology import Topology
 
 _COMPACT = (",", ":")
 
@@ -123,3 +126,43 @@ def decode_plan(text: str) -> RoutingPlan:
     data["max_wait_action"] = MaxWaitAction(data["max_wait_action"])
     data["tags"] = tuple(data["tags"])
     return RoutingPlan(**data)
+
+
+def unopt(value: str | None) -> str | None:
+    """An optional string as the functions keep it: '' for None, else '~' + the value."""
+    return value[1:] if value else None
+
+
+_HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+
+
+def decode_event(raw: Sequence[str], topology: Topology) -> Event:
+    """One event as the functions encode it (`emit` and `emit_presence` in omniroute.lua):
+    the element of a call's reply and the `e` field of a stream entry are the same array.
+
+    Teams come from `topology`; a queue or agent it does not know (yet: another worker
+    may have changed the configuration first) gets no team rather than failing the call
+    that already ran.
+    """
+    if raw[0] == "a":
+        _, agent_id, presence, previous, reason, changed_at = raw
+        profile = topology.agents.get(agent_id)
+        return AgentEvent(
+            kind=EventKind.AGENT_PRESENCE, at=float(changed_at), agent_id=agent_id,
+            teams=profile.teams if profile is not None else (), presence=presence,
+            previous=previous, reason=unopt(reason),
+        )
+    (_, kind_s, iid, channel, queue, status, previous, agent_id, priority, enqueued,
+     assigned, reason, threshold, detail, at_s) = raw
+    kind = EventKind(kind_s)
+    at, enqueued_at = float(at_s), float(enqueued)
+    known = topology.queues.get(queue)
+    return InteractionEvent(
+        kind=kind, at=at, interaction_id=iid, channel=Channel(channel), queue=queue,
+        team=known.team if known is not None else "", status=Status(status),
+        previous=Status(previous) if previous else None, agent_id=agent_id or None,
+        priority=int(priority), enqueued_at=enqueued_at, waited=at - enqueued_at,
+        handled=at - float(assigned) if kind in _HANDLED_KINDS and assigned else None,
+        reason=unopt(reason), detail=json.loads(detail) if detail else {},
+        threshold=float(threshold),
+    )

@@ -117,12 +117,19 @@ from router.errors import (
     UnknownInteraction,
     UnknownQueue,
 )
-from router.events import AgentEvent, Event, EventBus, EventKind, InteractionEvent, Subscriber
+from router.events import EventBus, Subscriber
 from router.indexes import Requirement, meets, proficiency_score
 from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import RoutingPlan, target_after
-from router.redis_codec import decode_interaction, decode_plan, encode_interaction, encode_plan
+from router.redis_codec import (
+    decode_event,
+    decode_interaction,
+    decode_plan,
+    encode_interaction,
+    encode_plan,
+    unopt,
+)
 from router.redis_mux import RETRIES, TIMEOUT, Multiplexer, pack_args
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
@@ -133,7 +140,6 @@ log = logging.getLogger("omniroute.redis")
 _LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
 _CHANNELS = tuple(Channel)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-_HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
 #: Seconds between the snapshots refreshed for synchronous readers (metrics scrapes).
 SNAPSHOT_EVERY = 1.0
 
@@ -196,10 +202,6 @@ def _f(value: float) -> str:
 
 def _opt(value: str | None) -> str:
     return "" if value is None else "~" + value
-
-
-def _unopt(value: str | None) -> str | None:
-    return value[1:] if value else None
 
 
 def bucket_key(queue: str, channel: Channel, requirement: Requirement) -> str:
@@ -362,35 +364,12 @@ class RedisStore:
                 continue
             raise _error(reply[1])
         if reply[1] and self.bus.active:
-            self._publish(reply[1], now)
+            self._publish(reply[1])
         return reply[2]
 
-    def _publish(self, raw: str, now: float) -> None:
+    def _publish(self, raw: str) -> None:
         for event in json.loads(raw):
-            self.bus.publish(self._event(event, now))
-
-    def _event(self, raw: list[str], now: float) -> Event:
-        if raw[0] == "a":
-            _, agent_id, presence, previous, reason = raw
-            return AgentEvent(
-                kind=EventKind.AGENT_PRESENCE, at=now, agent_id=agent_id,
-                teams=self.topology.agents[agent_id].teams, presence=presence,
-                previous=previous, reason=_unopt(reason),
-            )
-        (_, kind_s, iid, channel, queue, status, previous_s, agent_id, priority, enqueued,
-         assigned, reason, threshold, detail) = raw
-        kind = EventKind(kind_s)
-        enqueued_at = float(enqueued)
-        handled = now - float(assigned) if kind in _HANDLED_KINDS and assigned else None
-        details: dict[str, Any] = json.loads(detail) if detail else {}
-        return InteractionEvent(
-            kind=kind, at=now, interaction_id=iid, channel=Channel(channel), queue=queue,
-            team=self.topology.team_of(queue), status=Status(status),
-            previous=Status(previous_s) if previous_s else None, agent_id=agent_id or None,
-            priority=int(priority), enqueued_at=enqueued_at, waited=now - enqueued_at,
-            handled=handled, reason=_unopt(reason), detail=details, threshold=float(threshold),
-        )
-
+            self.bus.publish(decode_event(event, self.topology))
     # ------------------------------------------------------------------ pure policy
     def _leg(
         self, interaction: Interaction, plan: RoutingPlan, now: float
@@ -738,7 +717,7 @@ class RedisStore:
             status=Status(status),
             queue=queue, team=self.topology.team_of(queue), priority=int(priority),
             enqueued_at=float(enqueued), due_at=float(due), agent_id=agent_id or None,
-            disposition=_unopt(disposition), history=tuple(_entry(h) for h in history),
+            disposition=unopt(disposition), history=_history(history),
         )
 
     def _agent_view(self, agent_id: str, raw: list[Any]) -> AgentView:
@@ -746,7 +725,7 @@ class RedisStore:
         profile = self.topology.agents[agent_id]
         return AgentView(
             id=agent_id, teams=profile.teams, presence=Presence(shown),
-            reason=_unopt(reason), auto_offer=auto_offer == "1",
+            reason=unopt(reason), auto_offer=auto_offer == "1",
             held={held[i]: Channel(held[i + 1]) for i in range(0, len(held), 2)},
             active={c: int(n) for c, n in zip(_CHANNELS, active, strict=True) if int(n)},
             capacity=dict(profile.capacity), missed_offers=int(missed),
@@ -808,11 +787,13 @@ def _reservation(raw: list[str] | None) -> Reservation | None:
     return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
 
 
-@lru_cache(maxsize=65536)
-def _entry(raw: str) -> HistoryEntry:
-    """Memoized: the view after each transition repeats the entries of the ones before."""
-    at, event, agent_id, queue, reason = json.loads(raw)
-    return HistoryEntry(float(at), event, agent_id or None, queue, _unopt(reason))
+def _history(raw: str) -> tuple[HistoryEntry, ...]:
+    """An item's history as the functions keep it ('hist'): a JSON array of
+    [at, event, agent, queue, reason] entries."""
+    return tuple(
+        HistoryEntry(float(at), event, agent_id or None, queue, unopt(reason))
+        for at, event, agent_id, queue, reason in json.loads(raw)
+    )
 
 
 def _error(raw: list[str]) -> Exception:

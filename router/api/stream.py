@@ -9,10 +9,11 @@ With the Redis store several workers serve one site, so a desktop connected to o
 worker must see offers another worker made: there the hub is fed by one
 `StreamFeed` per worker, a task that `XREAD BLOCK`s the site's `events` stream (from
 its end at start, then from the last entry read) and fans each entry out to the local
-listeners, instead of by the local store's subscribers. The stream carries the
-event's kind, time, ids, queue, statuses, agent and reason; priority, wait and handle
-times are not in it (0 / None on these SSE records), and an offer's `expires_at` is
-reconstructed as `at + offer_timeout`.
+listeners, instead of by the local store's subscribers. Each stream entry is the whole
+event (its `e` field, the same encoding the store's calls return, decoded by
+`router.redis_codec.decode_event`), so these records carry what local ones do: priority,
+wait, handle time and an offer's `expires_at`. Entries written by workers of the older
+layout (one field per attribute, without priority, wait or handle time) are still read.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from router.events import AgentEvent, Event, EventKind, InteractionEvent
 from router.interaction import Channel, Status
+from router.redis_codec import decode_event
 from router.topology import Topology
 
 log = logging.getLogger("omniroute.stream")
@@ -145,6 +147,9 @@ def event_from_stream(
     fields: Mapping[str, str], topology: Topology, offer_timeout: float
 ) -> Event | None:
     """One entry of the Redis `events` stream as a domain event (None if not one)."""
+    if "e" in fields:
+        return decode_event(json.loads(fields["e"]), topology)
+    # An entry of the older layout: one field per attribute.
     kind = EventKind(fields["k"])
     at = float(fields["at"])
     reason = fields.get("reason") or None

@@ -75,7 +75,7 @@ end
 -- the cache's own bookkeeping, never in Redis.
 local ITEM_HOT = {'st', 'ag', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri'}
 local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap'}
-local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf'}
+local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf', 'hist'}
 local CAPACITY_FIELDS = {}
 for i = 1, #CHANNELS do -- (the standard library is not there while the library loads)
   CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'act:' .. CHANNELS[i]
@@ -88,7 +88,7 @@ local function concat(x, y) -- (numeric loops: no standard library at load time)
   for i = 1, #y do out[#out + 1] = y[i] end
   return out
 end
-local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg'}
+local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg', 'hist'}
 local ITEM_RESERVE = concat(ITEM_HOT, RESERVE_FIELDS)
 local ITEM_VIEW = concat(ITEM_HOT, VIEW_FIELDS)
 local AGENT_PULL = concat(AGENT_HOT, CAPACITY_FIELDS)
@@ -190,8 +190,13 @@ local function flush()
 end
 
 -- ------------------------------------------------------------------ events
-local function stream(...)
-  redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', ...)
+-- An event is one JSON array of strings, encoded once: the stream entry's only field
+-- ('e') and, unchanged, an element of the call's reply (router.redis_events reads both).
+-- One field instead of one per attribute: each XADD argument costs a conversion and a
+-- listpack entry, and the reply then needs no second encoding of the same event.
+local function stream(e)
+  EV[#EV + 1] = e
+  redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'e', e)
 end
 
 local function target(it)
@@ -213,28 +218,38 @@ end
 local function retarget(it) set(it, 'pri', I(target(it).p)) end
 
 local function emit(kind, it, previous, agent_id, reason, detail)
-  local pri = priority(it)
-  EV[#EV + 1] = {
-    'i', kind, it.id, it.ch, it.q, it.st, previous or '', agent_id or '', pri,
-    it.enq, it.aat or '', enc(reason), it.thr, detail or '',
-  }
-  -- Empty optional fields (and priority 0) are left out of the entry: each field costs
-  -- the XADD, and readers take an absent field as empty (router.api.stream).
-  local e = {'XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'k', kind, 'at', NOWS,
-    'id', it.id, 'ch', it.ch, 'q', it.q, 'st', it.st, 'enq', it.enq, 'thr', it.thr}
-  local n = #e
-  if previous and previous ~= '' then e[n + 1], e[n + 2], n = 'prev', previous, n + 2 end
-  if agent_id and agent_id ~= '' then e[n + 1], e[n + 2], n = 'agent', agent_id, n + 2 end
-  if reason and reason ~= '' then e[n + 1], e[n + 2], n = 'reason', reason, n + 2 end
-  if pri ~= '0' then e[n + 1], e[n + 2], n = 'pri', pri, n + 2 end
-  if it.aat and it.aat ~= '' then e[n + 1], e[n + 2], n = 'aat', it.aat, n + 2 end
-  if detail and detail ~= '' then e[n + 1], e[n + 2] = 'detail', detail end
-  redis.call(unpack(e))
+  stream(cjson.encode({
+    'i', kind, it.id, it.ch, it.q, it.st, previous or '', agent_id or '', priority(it),
+    it.enq, it.aat or '', enc(reason), it.thr, detail or '', NOWS,
+  }))
+end
+
+-- The item's history: a JSON array of [at, event, agent, queue, reason] entries kept in
+-- its own hash ('hist'), so it is read with the fields a transition reads anyway and
+-- written by the same HSET, where a list beside the item cost an RPUSH per transition
+-- and an LRANGE (and a table in the reply) per view. Items written before this field
+-- existed have the list ('h:<id>'): it is moved into the field on first use.
+local function history(it)
+  local h = it.hist
+  if h ~= nil then return h end
+  if it._key == nil then return '[]' end -- created in this call
+  local key = P .. 'h:' .. it.id
+  local old = redis.call('LRANGE', key, 0, -1)
+  if #old == 0 then return '[]' end
+  redis.call('DEL', key)
+  h = '[' .. table.concat(old, ',') .. ']'
+  set(it, 'hist', h)
+  return h
 end
 
 local function record(it, kind, agent_id, reason)
-  redis.call('RPUSH', P .. 'h:' .. it.id,
-    cjson.encode({NOWS, kind, agent_id or '', it.q, enc(reason)}))
+  local entry = cjson.encode({NOWS, kind, agent_id or '', it.q, enc(reason)})
+  local h = history(it)
+  if h == '[]' then
+    set(it, 'hist', '[' .. entry .. ']')
+  else
+    set(it, 'hist', string.sub(h, 1, -2) .. ',' .. entry .. ']')
+  end
 end
 
 local function shown(a)
@@ -245,9 +260,7 @@ end
 local function emit_presence(a, previous)
   local now_shown = shown(a)
   if previous == now_shown then return end
-  EV[#EV + 1] = {'a', a.id, now_shown, previous, a.rsn or ''}
-  stream('k', 'agent_presence', 'at', NOWS, 'agent', a.id, 'presence', now_shown,
-    'prev', previous, 'reason', dec(a.rsn) or '')
+  stream(cjson.encode({'a', a.id, now_shown, previous, a.rsn or '', NOWS}))
 end
 
 -- ------------------------------------------------------------------ agents
@@ -391,7 +404,7 @@ local function finish(it)
   while finished > RETAIN do
     finished = finished - 1
     local old = redis.call('LPOP', P .. 'fin')
-    redis.call('DEL', P .. 'i:' .. old, P .. 'h:' .. old)
+    redis.call('DEL', P .. 'i:' .. old, P .. 'h:' .. old) -- (h: of an older layout)
     local cached = ITEMS[old]
     if cached ~= nil then cached._gone = true end
   end
@@ -754,7 +767,7 @@ local function item_view(it)
   prefetch(it, VIEW_FIELDS)
   return {
     it.ix, it.plan, it.st, it.q, priority(it), it.enq, it.due, it.ag, it.disp, it.ovf,
-    redis.call('LRANGE', P .. 'h:' .. it.id, 0, -1),
+    history(it),
   }
 end
 
@@ -764,13 +777,13 @@ local function agent_view(a)
   return {shown(a), a.rsn, a.ao, redis.call('HGETALL', P .. 'ah:' .. a.id), active, a.miss}
 end
 
--- The events travel as one JSON text (an array of arrays of strings), '' when none:
+-- The events travel as one JSON text (an array of the encoded events), '' when none:
 -- Redis converts a reply table by table, field by field (~1k instructions a field and
 -- ~6k a table), so one string costs a fraction of the nested tables.
 local function done(result)
   flush()
   if #EV == 0 then return {'ok', '', result} end
-  return {'ok', cjson.encode(EV), result}
+  return {'ok', '[' .. table.concat(EV, ',') .. ']', result}
 end
 
 local function fail(...) return {'err', {...}} end

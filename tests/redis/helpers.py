@@ -3,6 +3,7 @@ state (as the Lua library keeps it) read back for assertions."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import redis
@@ -37,3 +38,10 @@ def status_counts(client: redis.Redis, prefix: str) -> Counter[str]:
             counts[source] -= int(n)
         counts[target] += int(n)
     return counts
+
+
+def history(client: redis.Redis, prefix: str, interaction_id: str) -> list[list[str]]:
+    """An interaction's history as the functions keep it: [at, event, agent, queue,
+    reason] entries in its hash's 'hist' field."""
+    raw = client.hget(prefix + "i:" + interaction_id, "hist")
+    return list(json.loads(raw)) if raw else []

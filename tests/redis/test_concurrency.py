@@ -11,7 +11,6 @@ they expire and are re-offered to the others.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import redis
 from router.clock import SystemClock
 from router.interaction import HELD_STATUSES, Status
 from router.redis_store import RedisStore, site_prefix
+from tests.redis.helpers import history as stored_history
 from tests.redis.helpers import status_counts
 
 WORKER = Path(__file__).with_name("load_worker.py")
@@ -94,7 +94,7 @@ def check_site(url: str, acked: set[str], assigned_lines: list[list[str]]) -> di
         assert arrivals == len(queued)
         # nobody was assigned the same interaction twice (there are no transfers here)
         for iid in ids:
-            history = [json.loads(h)[1] for h in r.lrange(PREFIX + "h:" + iid, 0, -1)]
+            history = [entry[1] for entry in stored_history(r, PREFIX, iid)]
             assert history.count("assigned") <= 1, (iid, history)
         assigned = Counter(words[1] for words in assigned_lines)
         assert not [i for i, n in assigned.items() if n > 1]
@@ -150,7 +150,7 @@ def test_killed_worker_reservations_expire_and_are_reoffered(redis_url: str) -> 
                 continue
             held = r.hget(f"{PREFIX}ah:{aid}", iid)
             assert held is None or status[iid] != Status.RESERVED, (iid, aid)
-            history = [json.loads(h) for h in r.lrange(PREFIX + "h:" + iid, 0, -1)]
+            history = stored_history(r, PREFIX, iid)
             events = [(e[1], e[2]) for e in history]
             if ("offer_expired", aid) in events:
                 after = events[events.index(("offer_expired", aid)):]

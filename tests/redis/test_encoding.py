@@ -5,7 +5,9 @@ from __future__ import annotations
 import redis
 
 from agents.model import Presence
+from router.api.stream import event_from_stream
 from router.clock import VirtualClock
+from router.events import EventKind, InteractionEvent
 from router.interaction import Channel, Status
 from router.ordering import redis_member, redis_score
 from router.plan import RoutingPlan
@@ -27,9 +29,10 @@ async def test_queue_entries_use_the_shared_ordering_encodings(redis_url: str) -
         entries = r.zrange(PREFIX + "b:" + bucket_key("general", Channel.CHAT, ()), 0, -1,
                            withscores=True)
         assert entries == [(redis_member(1, "c1"), redis_score(2, view.due_at))]
-        stream = r.xrange(PREFIX + "events")
-        assert [fields["k"] for _, fields in stream] == ["queued"]
-        assert stream[0][1]["id"] == "c1"
+        [(_, fields)] = r.xrange(PREFIX + "events")
+        event = event_from_stream(fields, TOPOLOGY, offer_timeout=30.0)
+        assert isinstance(event, InteractionEvent)
+        assert (event.kind, event.interaction_id, event.priority) == (EventKind.QUEUED, "c1", 2)
         r.close()
     finally:
         await store.close()
