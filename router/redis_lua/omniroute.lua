@@ -17,9 +17,9 @@
 local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
 local RETAIN, IDEM_TTL, MAXLEN
 local ITEMS, AGENTS, EV
--- Per call: status moves counted (flushed as one HINCRBY per distinct move) and the
--- timer sequence block taken (see timer()).
-local MOVES, TSEQ, TIDX
+-- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
+-- timer sequence block taken (see timer()) and how many timers were set (op_tick).
+local MOVES, TSEQ, TIDX, TSET
 
 local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
 local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
@@ -40,7 +40,7 @@ local function setup(keys, args)
   NOWS = args[1]
   NOW = tonumber(NOWS)
   ITEMS, AGENTS, EV = {}, {}, {}
-  MOVES, TSEQ, TIDX = {}, nil, 0
+  MOVES, TSEQ, TIDX, TSET = {}, nil, 0, 0
   if args[2] == PARSED then return end
   -- the store's settings travel as one space-separated argument (fewer to encode)
   local c = {}
@@ -395,6 +395,7 @@ local function timer(due, kind, id, token)
     TIDX = TIDX + 1
   end
   local n = TSEQ * 100 + TIDX
+  TSET = TSET + 1
   redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%d:%s', n, kind, token, id))
 end
 
@@ -835,8 +836,9 @@ end
 
 local function expire_idempotency_keys()
   local due = redis.call('ZRANGEBYSCORE', P .. 'keyexp', '-inf', NOWS)
+  if #due == 0 then return end
+  redis.call('ZREMRANGEBYSCORE', P .. 'keyexp', '-inf', NOWS) -- (exactly `due`)
   for _, k in ipairs(due) do
-    redis.call('ZREM', P .. 'keyexp', k)
     local id = redis.call('HGET', P .. 'keys', k)
     if id then
       local st = redis.call('HGET', P .. 'i:' .. id, 'st')
@@ -1053,17 +1055,41 @@ local function op_presence(keys, args)
   return done(agent_view(a))
 end
 
+-- Due timers are read a page at a time and removed in one ZREM per page; most belong to
+-- finished interactions (a completed chat leaves its SLA and offer timers behind), and
+-- one 'st' read tells those apart before the item is loaded. Timers fire in the order
+-- of (due, sequence), as one at a time from the head would: when firing one sets new
+-- timers, which may sort before the rest of the page, the page is read again.
 local function op_tick(keys, args)
   setup(keys, args)
   local fired = 0
-  while true do
-    local h = redis.call('ZRANGE', P .. 'timers', 0, 0, 'WITHSCORES')
-    if #h == 0 or tonumber(h[2]) > NOW then break end
-    redis.call('ZREM', P .. 'timers', h[1])
-    fired = fired + 1
-    local _, kind, token, id = string.match(h[1], '^(%d+):(%d+):(%d+):(.*)$')
-    local it = item(id)
-    if it ~= nil and not FINAL[it.st] then fire(tonumber(kind), it, tonumber(token)) end
+  local key = P .. 'timers'
+  local again = true
+  while again do
+    local page = redis.call('ZRANGE', key, '-inf', NOWS, 'BYSCORE', 'LIMIT', 0, 64)
+    if #page == 0 then break end
+    again = #page == 64
+    local taken = {}
+    for i = 1, #page do
+      local m = page[i]
+      taken[#taken + 1] = m
+      fired = fired + 1
+      local _, kind, token, id = string.match(m, '^(%d+):(%d+):(%d+):(.*)$')
+      local it = ITEMS[id]
+      if it == nil then
+        local st = redis.call('HGET', P .. 'i:' .. id, 'st')
+        if st and not FINAL[st] then it = item(id) end
+      end
+      if it ~= nil and not it._gone and not FINAL[it.st] then
+        local set_before = TSET
+        fire(tonumber(kind), it, tonumber(token))
+        if TSET ~= set_before then
+          again = true
+          break
+        end
+      end
+    end
+    redis.call('ZREM', key, unpack(taken))
   end
   return done(I(fired))
 end

@@ -315,3 +315,32 @@ async def test_overflow_to_a_queue_unknown_when_the_leg_started_expires(
     assert sorted((e.interaction_id, e.kind, e.reason) for e in events
                   if isinstance(e, InteractionEvent) and e.kind in ends) == [
         ("early", EventKind.EXPIRED, "max_wait"), ("lost", EventKind.EXPIRED, "max_wait")]
+
+
+async def test_many_timers_due_at_once_fire_in_order_and_skip_finished_work(
+    store: Store, clock: VirtualClock
+) -> None:
+    # More timers than the Redis store reads in one page (64), a third of them left
+    # behind by cancelled interactions: one run fires the rest in due order.
+    events: list[Event] = []
+    store.subscribe(events.append)
+    plan = RoutingPlan("general", max_wait=60)
+    ids = [f"t{n:03d}" for n in range(150)]
+    for interaction_id in ids:
+        await store.ingest(make_interaction(Channel.CHAT, id=interaction_id), plan)
+        clock.advance(0.25)
+    cancelled = set(ids[::3])
+    for interaction_id in sorted(cancelled):
+        await store.cancel(interaction_id, "test")
+    events.clear()
+    clock.advance(86_400)
+    assert await store.run_timers() > 0
+    expired = [e.interaction_id for e in events
+               if isinstance(e, InteractionEvent) and e.kind is EventKind.EXPIRED]
+    assert expired == [i for i in ids if i not in cancelled]
+    assert not [e for e in events
+                if isinstance(e, InteractionEvent) and e.interaction_id in cancelled]
+    for interaction_id in ids:
+        status = (await store.get(interaction_id)).status
+        assert status is (Status.CANCELLED if interaction_id in cancelled else Status.EXPIRED)
+    assert await store.run_timers() == 0
