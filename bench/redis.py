@@ -574,7 +574,8 @@ def markdown(results: dict[str, Any]) -> str:
 # Wall-clock and CPU time per lifecycle move by ±20 % with whatever else runs on the two
 # cores; instructions the server executes do not. `--callgrind` runs the server (see
 # router.devserver) under valgrind's callgrind (instrumentation on only while measuring)
-# and reports instructions per lifecycle for both flows and for the floor. Needs valgrind.
+# and reports instructions per lifecycle for both flows, for the floor and for the work a
+# lifecycle leaves for later (its timers and key expiry). Needs valgrind.
 class _Callgrind(DevServer):
     """The server under callgrind, a meter of the instructions it executes between `begin`
     and `end` (instrumentation is off otherwise)."""
@@ -637,6 +638,47 @@ async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int
     return out
 
 
+async def _deferred(url: str, agents: int, rounds: int, meter: _Meter) -> dict[str, float]:
+    """Server instructions per lifecycle of the work each leaves for later, which the
+    timed runs (seconds long) never reach: its SLA and offer timers firing (on finished
+    work they do nothing) and its idempotency key expiring. Lifecycles on a virtual
+    clock, then the clock moved past every timer and key: `run_timers` until none is
+    left, and one ingest (which expires the keys)."""
+    from agents.model import Presence
+    from router.clock import VirtualClock
+    from router.redis_store import RedisStore
+
+    clock = VirtualClock(start=time.time())
+    names = [f"b{n}" for n in range(agents)]
+    store = RedisStore(topology(agents), clock, settings=SETTINGS, url=url)
+    for aid in names:
+        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
+
+    def interaction(key: str) -> Interaction:
+        return Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
+                           created_at=clock())
+
+    for n in range(rounds):
+        for aid in names:
+            await store.ingest(interaction(f"{aid}-{n}"), _GENERAL)
+            got = await store.pull(aid)
+            assert got is not None
+            await store.accept(aid, got.interaction_id)
+            await store.complete(aid, got.interaction_id, "done")
+            clock.advance(0.001)
+    clock.advance(SETTINGS.idempotency_ttl + 3600.0)
+    meter.begin()
+    fired = 0
+    while fired_now := await store.run_timers():
+        fired += fired_now
+    await store.ingest(interaction("after"), _GENERAL)
+    instructions = meter.end()
+    await store.close()
+    lifecycles = rounds * agents
+    return {"instructions_per_lifecycle": instructions / lifecycles,
+            "timers_per_lifecycle": fired / lifecycles}
+
+
 def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str, Any]:
     from router.service import run as run_async
 
@@ -653,6 +695,8 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
             row["replay_instructions_per_lifecycle"] = floor.replay
             row["empty_instructions_per_lifecycle"] = floor.empty
             results[flow] = row
+        _flush(server.url)
+        results["deferred"] = run_async(_deferred(server.url, agents, count // agents, server))
     finally:
         server.stop()
     return results
@@ -660,7 +704,8 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
 
 def callgrind_markdown(results: dict[str, Any]) -> str:
     lines = []
-    for flow, r in results.items():
+    for flow in FLOW_LABELS:
+        r = results[flow]
         logic = r["instructions_per_lifecycle"] - r["replay_instructions_per_lifecycle"]
         lines.append(
             f"Server instructions ({FLOW_LABELS[flow]} lifecycle,"
@@ -670,6 +715,12 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
             f" {r['empty_instructions_per_lifecycle']/1e6:.3f}M); the functions' own Lua"
             f" {logic/1e6:.3f}M ({logic / r['instructions_per_lifecycle']:.0%})."
         )
+    later = results["deferred"]
+    lines.append(
+        f"Work a lifecycle leaves for later ({later['timers_per_lifecycle']:.1f} timers firing"
+        f" on finished work, its idempotency key expiring):"
+        f" {later['instructions_per_lifecycle']/1e6:.3f}M per lifecycle."
+    )
     return "\n".join(lines)
 
 
