@@ -29,20 +29,24 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import hiredis
 from redis._parsers.base import BaseParser
+from redis.asyncio.connection import RedisSSLContext, parse_url
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 _RETRYABLE = (RedisConnectionError, RedisTimeoutError)
+#: the TLS settings a `rediss://` URL may carry, less their `ssl_` prefix
+_TLS_OPTIONS = frozenset(inspect.signature(RedisSSLContext.__init__).parameters) - {"self"}
 #: redis-py's error reply -> exception mapping (untyped there)
 _parse_error = cast(Callable[[str], Exception], BaseParser.parse_error)
 
@@ -179,6 +183,15 @@ TIMEOUT = 5.0
 RETRIES = 3
 
 
+def _tls_context(options: dict[str, Any]) -> ssl.SSLContext:
+    """The TLS context redis-py builds from a `rediss://` URL's `ssl_*` options
+    (`ssl_cert_reqs`, `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`, `ssl_check_hostname`,
+    …): a certificate setting the pooled client accepts is accepted here too."""
+    given = {name[len("ssl_"):]: value for name, value in options.items()
+             if name.startswith("ssl_")}
+    return RedisSSLContext(**{k: v for k, v in given.items() if k in _TLS_OPTIONS}).get()
+
+
 class Multiplexer:
     """Commands from any number of coroutines over one lazily (re)opened connection.
 
@@ -191,18 +204,16 @@ class Multiplexer:
         if parts.scheme not in ("redis", "rediss", "unix"):
             raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r} in {url!r}")
         self.url = url
-        self._unix = parts.path if parts.scheme == "unix" else None
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 6379
-        self._tls = parts.scheme == "rediss"
-        self._username = unquote(parts.username) if parts.username else None
-        self._password = unquote(parts.password) if parts.password else None
-        db = parts.path.lstrip("/") if parts.scheme != "unix" else ""
-        for option in parts.query.split("&"):
-            key, _, value = option.partition("=")
-            if key == "db":
-                db = value
-        self._db = int(db or 0)
+        # The URL as redis-py reads it for the pooled client, so both connections of a
+        # worker go to the same place the same way (database, credentials, TLS options).
+        options = cast("dict[str, Any]", parse_url(url))
+        self._unix: str | None = options.get("path")
+        self._host = str(options.get("host") or "127.0.0.1")
+        self._port = int(options.get("port") or 6379)
+        self._username: str | None = options.get("username")
+        self._password: str | None = options.get("password")
+        self._db = int(options.get("db") or 0)
+        self._tls = _tls_context(options) if parts.scheme == "rediss" else None
         self.timeout = timeout
         self.retries = retries
         self._backoff = ExponentialBackoff(cap=0.5, base=0.01)
@@ -262,9 +273,8 @@ class Multiplexer:
             if self._unix is not None:
                 connecting = loop.create_unix_connection(factory, self._unix)
             else:
-                context = ssl.create_default_context() if self._tls else None
                 connecting = loop.create_connection(
-                    factory, self._host, self._port, ssl=context
+                    factory, self._host, self._port, ssl=self._tls
                 )
             _, conn = await asyncio.wait_for(connecting, self.timeout)
         except TimeoutError as exc:
