@@ -11,8 +11,9 @@ each escalation step (`router.plan.target_after`), the SLA deadline (the injecte
 argument of every call, so virtual time works exactly as with `MemoryStore`.
 
 Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
-    or:{site}:i:<id>        hash: one interaction (status, leg, targets, JSON facts)
-    or:{site}:h:<id>        list: its history;   or:{site}:rj:<id>  set: who rejected it
+    or:{site}:i:<id>        hash: one interaction (status, leg, targets, JSON facts, its
+                            history as a JSON array in 'hist')
+    or:{site}:rj:<id>       set: who rejected it
     or:{site}:b:<bucket>    zset: waiting interactions, score `redis_score`, member
                             `redis_member(seq, id)`
     or:{site}:ba:<bucket>   zset: ready (push-mode) agents by the strategy
@@ -30,7 +31,8 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:cnt           hash: status moves ('from>to', '>queued') -> how many;
                             or:{site}:counts  per-status tallies of older workers (read)
     or:{site}:fin           list: finished interactions, oldest first
-    or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit
+    or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit;
+                            one field 'e', the event as a JSON array (`decode_event`)
     or:{site}:config        pub/sub channel: rules/config changes for every worker
 
 Differences from `MemoryStore` (none observable by the contract suite or the
@@ -46,7 +48,7 @@ differential state machine):
 - `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
-Rolling deploys: the stored layout has changed three times, and workers of different layouts
+Rolling deploys: the stored layout has changed four times, and workers of different layouts
 must not serve one site together for long. Upgrade every worker, then resume; or accept
 that, until all are upgraded, the figures listed here can be wrong. Routing stays
 atomic and no interaction is lost or double-assigned:
@@ -62,7 +64,13 @@ atomic and no interaction is lost or double-assigned:
   upgraded; while old and new workers both set timers such ties may fire out of order;
 - arrivals are counted in 'recv' by ingest: arrivals an older worker took in are not
   counted, and an older worker cannot read the snapshot a newer library returns (it has
-  a fourth part), so its `/stats` and scrape gauges fail until it is upgraded.
+  a fourth part), so its `/stats` and scrape gauges fail until it is upgraded;
+- an item's history is its 'hist' field (it was a list, 'h:<id>', moved into the field
+  the first time a newer worker touches the item) and a stream entry is one field 'e'
+  (it was a field per attribute, still read by newer workers): entries an older worker
+  appends to the list of an item already moved are missing from newer workers' views,
+  and an older worker skips (and logs) the newer stream entries, so its SSE listeners
+  miss the events newer workers make.
 
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis. The
 runtime announces each change with its content (JSON) on `or:{site}:config`
@@ -75,9 +83,9 @@ Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, comple
 The FCALLs of all coroutines of a worker share one pipelined connection
 (`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Moving a
 value between Redis and Lua costs ~2k instructions (~1k per reply field), so the functions
-read only the fields a transition uses and return events as one JSON text. Of the ~1.77M
+read only the fields a transition uses and return events as one JSON text. Of the ~1.70M
 server instructions of a lifecycle, the commands it issues (with the FCALL and redis.call
-machinery) are ~0.68M and the Lua around them the rest (bench.redis replays the commands
+machinery) are ~0.62M and the Lua around them the rest (bench.redis replays the commands
 alone); see bench/README.md for the figures.
 """
 
