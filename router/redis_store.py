@@ -66,11 +66,11 @@ atomic and no interaction is lost or double-assigned:
   counted, and an older worker cannot read the snapshot a newer library returns (it has
   a fourth part), so its `/stats` and scrape gauges fail until it is upgraded;
 - an item's history is its 'hist' field (it was a list, 'h:<id>', moved into the field
-  the first time a newer worker touches the item) and a stream entry is one field 'e'
-  (it was a field per attribute, still read by newer workers): entries an older worker
-  appends to the list of an item already moved are missing from newer workers' views,
-  and an older worker skips (and logs) the newer stream entries, so its SSE listeners
-  miss the events newer workers make.
+  by the first transition a newer worker makes on the item) and a stream entry is one
+  field 'e' (it was a field per attribute, still read by newer workers): entries an
+  older worker appends to the list of an item already moved are missing from newer
+  workers' views, and an older worker skips (and logs) the newer stream entries, so its
+  SSE listeners miss the events newer workers make.
 
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis. The
 runtime announces each change with its content (JSON) on `or:{site}:config`

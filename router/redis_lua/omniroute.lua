@@ -228,23 +228,30 @@ end
 -- its own hash ('hist'), so it is read with the fields a transition reads anyway and
 -- written by the same HSET, where a list beside the item cost an RPUSH per transition
 -- and an LRANGE (and a table in the reply) per view. Items written before this field
--- existed have the list ('h:<id>'): it is moved into the field on first use.
+-- existed have the list ('h:<id>'): read from there, and moved into the field by their next
+-- transition.
 local function history(it)
   local h = it.hist
   if h ~= nil then return h end
   if it._key == nil then return '[]' end -- created in this call
-  local key = P .. 'h:' .. it.id
-  local old = redis.call('LRANGE', key, 0, -1)
-  if #old == 0 then return '[]' end
-  redis.call('DEL', key)
-  h = '[' .. table.concat(old, ',') .. ']'
-  set(it, 'hist', h)
+  -- (read only: `get` may not write; the next record() moves the list in)
+  local old = redis.call('LRANGE', P .. 'h:' .. it.id, 0, -1)
+  h = '[]'
+  if #old > 0 then
+    h = '[' .. table.concat(old, ',') .. ']'
+    it._listed = true
+  end
+  rawset(it, 'hist', h) -- known for the rest of the call, not a change to write back
   return h
 end
 
 local function record(it, kind, agent_id, reason)
   local entry = cjson.encode({NOWS, kind, agent_id or '', it.q, enc(reason)})
   local h = history(it)
+  if it._listed then -- moved into the field by the set() below
+    redis.call('DEL', P .. 'h:' .. it.id)
+    it._listed = nil
+  end
   if h == '[]' then
     set(it, 'hist', '[' .. entry .. ']')
   else

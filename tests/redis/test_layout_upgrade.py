@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import redis
 
 from router.clock import VirtualClock
 from router.redis_store import RedisStore, site_prefix
 from tests.conftest import agent, small_topology
-from tests.redis.helpers import one_accepted, status_counts
+from tests.redis.helpers import history, one_accepted, status_counts
 
 TOPOLOGY = small_topology(agent("ana"), agent("ben"))
 
@@ -33,6 +35,29 @@ async def test_status_counts_add_the_per_status_tallies_of_older_workers(
         assert got is not None
         after = (await store.snapshot()).statuses
         assert (after["queued"], after["reserved"], after["completed"]) == (1, 1, 1)
+    finally:
+        client.close()
+        await store.close()
+
+
+async def test_a_history_kept_as_a_list_moves_into_the_item(redis_url: str) -> None:
+    store = RedisStore(TOPOLOGY, VirtualClock(start=100.0), url=redis_url)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    prefix = site_prefix(TOPOLOGY.site)
+    try:
+        got = await one_accepted(store, "ana", ["h1"])
+        written = (await store.get("h1")).history
+        # What an older worker would have left: the entries in a list beside the item.
+        entries = history(client, prefix, "h1")
+        client.hdel(prefix + "i:h1", "hist")
+        client.rpush(prefix + "h:h1", *(json.dumps(e) for e in entries))
+        assert (await store.get("h1")).history == written  # read as it was
+        view = await store.complete("ana", got.interaction_id, "done")
+        assert [e.event for e in view.history] == ["queued", "reserved", "assigned",
+                                                    "completed"]
+        assert view.history[:3] == written
+        assert not client.exists(prefix + "h:h1")  # moved, not copied
+        assert history(client, prefix, "h1")[-1][1] == "completed"
     finally:
         client.close()
         await store.close()
