@@ -256,7 +256,6 @@ class RedisStore:
         settings: EngineSettings | None = None,
         *,
         url: str = "redis://127.0.0.1:6379/0",
-        client: aioredis.Redis | None = None,
         stream_maxlen: int = 100_000,
         max_connections: int = 64,
     ) -> None:
@@ -265,7 +264,9 @@ class RedisStore:
         self.deadlines: DeadlinePolicy = deadlines or FixedDeadlines()
         self.settings = settings or EngineSettings()
         self.url = url
-        self.client = client or connect(url, max_connections=max_connections)
+        # (no client to inject: the routing calls open their own connection from `url`,
+        # so a client for another server would have split one store across two)
+        self.client = connect(url, max_connections=max_connections)
         # The routing calls take the pipelined connection (see router.redis_mux); the
         # pooled client keeps the rest (library loading, reads, pub/sub, the stream).
         self._mux = Multiplexer(url)
