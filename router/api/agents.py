@@ -4,7 +4,10 @@ Pull: `POST /agents/{id}/next?wait=20` long-polls until the best eligible intera
 is reserved to the caller (200) or the wait ends (204). Push: `GET
 /agents/{id}/offers` is an SSE stream; an `offer` event carries each reservation made
 for the agent, followed by its fate (`assigned`, `offer_expired`, …). Either way the
-desktop then accepts or rejects, and later wraps up and completes.
+desktop then accepts or rejects, and later wraps up and completes. `POST
+/agents/{id}/interactions/{iid}/complete-and-next` completes and reserves the agent's
+next-best interaction in one step (one Redis call instead of two): a desktop that
+handles work back to back asks for its next as it finishes the last.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from router.api.schemas import (
 from router.api.stream import interaction_event_json
 from router.events import Event, EventKind, InteractionEvent
 from router.runtime import Runtime
+from router.work import Reservation
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 
@@ -44,6 +48,18 @@ _ERRORS = problem_responses(401, 403, 404, 409, 422)
 class NextOut(BaseModel):
     reservation: ReservationOut
     interaction: InteractionOut
+
+
+class CompleteNextOut(BaseModel):
+    completed: InteractionOut
+    #: the agent's next reservation; null when nothing eligible waits (then long-poll
+    #: `next`) or the agent is not available
+    next: NextOut | None = None
+
+
+async def _next_out(runtime: Runtime, reservation: Reservation) -> NextOut:
+    view = await runtime.store.get(reservation.interaction_id)
+    return NextOut(reservation=reservation_out(reservation), interaction=interaction_out(view))
 
 
 async def _agent(runtime: Runtime, agent_id: str) -> AgentOut:
@@ -99,8 +115,7 @@ async def next_interaction(
     reservation = await runtime.service.next(agent_id, wait)
     if reservation is None:
         return Response(status_code=204)
-    view = await runtime.store.get(reservation.interaction_id)
-    return NextOut(reservation=reservation_out(reservation), interaction=interaction_out(view))
+    return await _next_out(runtime, reservation)
 
 
 @router.get("/{agent_id}/offers", responses=_ERRORS,
@@ -163,3 +178,15 @@ async def complete(agent_id: AgentId, interaction_id: str, runtime: RuntimeDep,
     return interaction_out(
         await runtime.service.decide(
             runtime.store.complete(agent_id, interaction_id, disposition)))
+
+
+@router.post("/{agent_id}/interactions/{interaction_id}/complete-and-next",
+             response_model=CompleteNextOut, responses=_ERRORS,
+             summary="Complete with a disposition and reserve the next-best interaction")
+async def complete_and_next(agent_id: AgentId, interaction_id: str, runtime: RuntimeDep,
+                            _: ActingAgent, body: CompleteIn | None = None) -> CompleteNextOut:
+    disposition = body.disposition if body else None
+    view, reservation = await runtime.service.decide(
+        runtime.store.complete_and_pull(agent_id, interaction_id, disposition))
+    following = None if reservation is None else await _next_out(runtime, reservation)
+    return CompleteNextOut(completed=interaction_out(view), next=following)

@@ -38,6 +38,38 @@ async def test_pull_accept_complete(client: httpx.AsyncClient) -> None:
     assert problem["type"].endswith("/illegal-transition") or problem["status"] == 409
 
 
+async def test_complete_and_next_hands_out_the_next_in_one_request(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/agents/alice/login", json={"auto_offer": False}, headers=auth("alice"))
+    first = await _ingest(client, "chain-1")
+    second = await _ingest(client, "chain-2")
+    pulled = await client.post("/agents/alice/next", headers=auth("alice"))
+    assert pulled.json()["reservation"]["interaction_id"] == first
+    await client.post(f"/agents/alice/interactions/{first}/accept", headers=auth("alice"))
+    chained = await client.post(f"/agents/alice/interactions/{first}/complete-and-next",
+                                json={"disposition": "resolved"}, headers=auth("alice"))
+    assert chained.status_code == 200, chained.text
+    body = chained.json()
+    assert (body["completed"]["id"], body["completed"]["status"],
+            body["completed"]["disposition"]) == (first, "completed", "resolved")
+    assert body["next"]["reservation"]["interaction_id"] == second
+    assert body["next"]["interaction"]["status"] == "reserved"
+    # nothing else waits: the completion stands and `next` is null
+    await client.post(f"/agents/alice/interactions/{second}/accept", headers=auth("alice"))
+    last = await client.post(f"/agents/alice/interactions/{second}/complete-and-next",
+                             headers=auth("alice"))
+    assert last.status_code == 200 and last.json()["next"] is None
+    assert last.json()["completed"]["status"] == "completed"
+    # the same errors as complete: finished already, and only for the acting agent
+    again = await client.post(f"/agents/alice/interactions/{second}/complete-and-next",
+                              headers=auth("alice"))
+    assert again.status_code == 409
+    other = await client.post(f"/agents/alice/interactions/{second}/complete-and-next",
+                              headers=auth("bruno"))
+    assert other.status_code == 403
+
+
 async def test_supervisor_transfer_replan_cancel(client: httpx.AsyncClient) -> None:
     iid = await _ingest(client, "sup-1")
     moved = await client.post(f"/interactions/{iid}/transfer", headers=auth("supervisor"),

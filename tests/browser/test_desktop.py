@@ -64,7 +64,7 @@ def test_agent_takes_a_pushed_chat_to_completion_and_the_board_follows(
     expect(offer).to_have_attribute("data-status", "wrap_up")
     offer.get_by_label("Disposition").select_option("resolved")
     desk.screenshot(path=shots / "desktop-wrap-up.png", full_page=True)
-    offer.get_by_role("button", name="Complete").click()
+    offer.get_by_role("button", name="Complete", exact=True).click()
     expect(offer).to_have_count(0)
     expect(desk.locator('.cap[data-channel="chat"]')).to_contain_text("0 / 3")
 
@@ -95,4 +95,25 @@ def test_agent_pulls_with_next_and_rejects(
     desk.get_by_role("button", name="Set presence").click()
     expect(desk.locator("#presence-badge")).to_have_text("not ready (training)")
     desk.screenshot(path=shots / "desktop-not-ready.png", full_page=True)
+    assert page_errors == []
+
+
+def test_complete_and_next_takes_the_next_interaction_from_the_card(
+    server: Server, context: Any, page_errors: list[str],
+) -> None:
+    desk = desktop_log_in(context, server, "alice", page_errors)
+    desk.get_by_label("Status").select_option("available")
+    desk.get_by_label("Push offers to me").uncheck()
+    desk.get_by_role("button", name="Set presence").click()
+    expect(desk.locator("#presence-badge")).to_have_attribute("data-presence", "available")
+    first = ingest(server, "browser-chain-1", summary="First in line")
+    second = ingest(server, "browser-chain-2", summary="Second in line")
+    desk.get_by_role("button", name="Next").click()
+    card = desk.locator(f'article[data-id="{first}"]')
+    card.get_by_role("button", name="Accept").click()
+    expect(card).to_have_attribute("data-status", "assigned")
+    card.get_by_role("button", name="Complete & next").click()
+    expect(card).to_have_count(0)
+    expect(desk.locator(f'article[data-id="{second}"]')).to_have_attribute(
+        "data-status", "reserved")
     assert page_errors == []

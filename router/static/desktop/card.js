@@ -77,7 +77,11 @@ function workActions(item, act) {
       : h('span', { class: 'badge status-warn' }, 'wrap-up'),
     h('label', { for: id }, 'Disposition', select),
     h('button', { type: 'button', class: 'complete',
-      onclick: () => act('complete', item, { disposition: select.value }) }, 'Complete'));
+      onclick: () => act('complete', item, { disposition: select.value }) }, 'Complete'),
+    h('button', { type: 'button', class: 'secondary complete-next',
+      title: 'Complete, then reserve your next-best interaction',
+      onclick: () => act('complete-and-next', item, { disposition: select.value }) },
+      'Complete & next'));
 }
 
 export function renderCard(item, act) {

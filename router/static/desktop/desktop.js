@@ -63,13 +63,25 @@ class Desk {
   async act(step, item, body) {
     const id = item.view.id;
     try {
-      await this.api.post(`${this.base}/interactions/${encodeURIComponent(id)}/${step}`, body);
-      say(`${step.replace('-', ' ')}: ${id}`);
+      const done = await this.api.post(`${this.base}/interactions/${encodeURIComponent(id)}/${step}`, body);
+      say(`${step.replaceAll('-', ' ')}: ${id}`);
+      if (done?.next) this.reserved(done.next); // complete-and-next handed out the next one
     } catch (err) {
       const card = document.querySelector(`[data-id="${CSS.escape(id)}"] .card-error`);
       if (card) card.textContent = describe(err);
     }
     await Promise.all([this.track(id).catch(() => this.items.delete(id)), this.refreshAgent()]);
+  }
+
+  // A reservation `next` or `complete-and-next` answered with.
+  reserved({ reservation, interaction }) {
+    observe(reservation.reserved_at);
+    this.items.set(interaction.id, { view: interaction, expiresAt: reservation.expires_at });
+    $('#next-status').textContent = `Reserved ${interaction.channel} ${interaction.id}.`;
+    say(`New ${interaction.channel} interaction reserved for you.`);
+    this.render();
+    // the answer carries the bare interaction: re-read it for the customer profile
+    this.track(interaction.id, reservation.expires_at).catch(() => {});
   }
 
   async next() {
@@ -84,14 +96,7 @@ class Desk {
       if (res.status === 204) {
         $('#next-status').textContent = `Nothing eligible within ${PULL_WAIT} s.`;
       } else {
-        const { reservation, interaction } = res.data;
-        observe(reservation.reserved_at);
-        this.items.set(interaction.id, { view: interaction, expiresAt: reservation.expires_at });
-        $('#next-status').textContent = `Reserved ${interaction.channel} ${interaction.id}.`;
-        say(`New ${interaction.channel} interaction reserved for you.`);
-        this.render();
-        // `next` answers the bare interaction: re-read it for the customer profile.
-        this.track(interaction.id, reservation.expires_at).catch(() => {});
+        this.reserved(res.data);
       }
     } catch (err) {
       $('#next-status').textContent = err.name === 'AbortError' ? 'Stopped waiting.' : describe(err);
