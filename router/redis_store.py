@@ -258,6 +258,7 @@ class RedisStore:
         url: str = "redis://127.0.0.1:6379/0",
         stream_maxlen: int = 100_000,
         max_connections: int = 64,
+        fast_paths: bool = True,
     ) -> None:
         self.topology = topology
         self.clock = clock
@@ -279,6 +280,9 @@ class RedisStore:
             str(self.settings.missed_offers_limit), _f(self.settings.wrap_up_timeout),
             str(self.settings.retain_finished), _f(self.settings.idempotency_ttl),
             str(stream_maxlen),
+            # the common cases of accept, complete and pull have straight-line versions
+            # (see omniroute.lua); off, every call takes the general path (tests compare)
+            "1" if fast_paths else "0",
         ))
         self._heads: dict[str, bytes] = {}
         #: interactions this worker ingested, by their encoded facts (what views return)

@@ -15,7 +15,7 @@
 -- back at the end (flush), so a transition touching one item many times costs one HSET.
 
 local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
-local RETAIN, IDEM_TTL, MAXLEN
+local RETAIN, IDEM_TTL, MAXLEN, FAST
 local ITEMS, AGENTS, EV
 -- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
 -- timer sequence block taken (see timer()) and how many timers were set (op_tick).
@@ -52,6 +52,7 @@ local function setup(keys, args)
   RETAIN = tonumber(c[5])
   IDEM_TTL = tonumber(c[6])
   MAXLEN = c[7]
+  FAST = c[8] ~= '0'
   PARSED = args[2]
 end
 local BASE = 2 -- common arguments (now, settings) before each operation's own
@@ -948,8 +949,33 @@ local function op_pull(keys, args)
   return done(next_for(a))
 end
 
+local ACCEPT_READ = {'st', 'ag', 'tok', 'ch', 'q', 'enq', 'thr', 'pri', 'hist', 'ix', 'plan',
+  'due', 'disp', 'ovf'}
+local function fast_accept(args)
+  local aid, id = args[BASE + 1], args[BASE + 2]
+  local key = P .. 'i:' .. id
+  local r = redis.call('HMGET', key, unpack(ACCEPT_READ))
+  local st, ag, tok, ch, q, enq, thr, pri, hist = r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+    r[8], r[9]
+  if st ~= 'reserved' or ag ~= aid or not pri or not hist then return nil end
+  local entry = cjson.encode({NOWS, 'assigned', aid, q, ''})
+  if hist == '[]' then hist = '[' .. entry .. ']' else
+    hist = string.sub(hist, 1, -2) .. ',' .. entry .. ']' end
+  local ev = cjson.encode({'i', 'assigned', id, ch, q, 'assigned', 'reserved', aid, pri, enq,
+    NOWS, '', thr, '', NOWS})
+  redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'e', ev)
+  redis.call('HSET', key, 'st', 'assigned', 'aat', NOWS, 'tok', I(tonumber(tok) + 1),
+    'hist', hist)
+  redis.call('HSET', P .. 'a:' .. aid, 'miss', '0')
+  redis.call('HINCRBY', P .. 'cnt', 'reserved>assigned', 1)
+  return {'ok', '[' .. ev .. ']', {r[10], r[11], 'assigned', q, pri, enq, r[12], aid, r[13],
+    r[14], hist}}
+end
+
 local function op_accept(keys, args)
   setup(keys, args)
+  local fast = FAST and fast_accept(args)
+  if fast then return fast end
   local a, it, err = held_item(args, 'assigned')
   if err then return err end
   set_status(it, 'assigned')

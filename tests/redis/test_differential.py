@@ -4,6 +4,11 @@ Both stores must agree on everything observable after every step: what each call
 returned (or raised), every event published, every interaction's view and every agent's
 view, and the snapshot. The memory store is the reference: any difference is a bug in
 the Redis functions (or a documented encoding limit, which these operations avoid).
+
+A second Redis store, on a site of its own in the same server, takes the functions'
+general path only (`fast_paths=False`): its outcomes, its events and everything it keeps
+in Redis, key by key, must equal the first store's, which takes the straight-line
+versions of accept, complete and pull where they apply.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from tests.core import test_state_machine as core
 SETTINGS = EngineSettings(offer_timeout=15, missed_offers_limit=3, wrap_up_timeout=40)
 Outcome = tuple[str, Any]
 #: comparisons made and events compared, over all examples (the test checks it ran)
-SEEN: dict[str, Any] = {"calls": 0, "events": 0, "reserved": 0, "kinds": set()}
+SEEN: dict[str, Any] = {"calls": 0, "events": 0, "reserved": 0, "kinds": set(), "keys": 0}
 
 
 class Differential(RuleBasedStateMachine):
@@ -61,14 +66,19 @@ class Differential(RuleBasedStateMachine):
         self.memory = MemoryStore(topology, self.clock, settings=self.engine_settings)
         self.redis = RedisStore(topology, self.clock, settings=self.engine_settings,
                                 url=self.url)
-        self.events: dict[str, list[Event]] = {"memory": [], "redis": []}
+        self.general = RedisStore(replace(topology, site=topology.site + "-general"),
+                                  self.clock, settings=self.engine_settings, url=self.url,
+                                  fast_paths=False)
+        self.events: dict[str, list[Event]] = {"memory": [], "redis": [], "general": []}
         self.memory.subscribe(self.events["memory"].append)
         self.redis.subscribe(self.events["redis"].append)
+        self.general.subscribe(self.events["general"].append)
         self.ids = itertools.count()
         self.ingested: list[str] = []
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.redis.close())
+        self.loop.run_until_complete(self.general.close())
         self.loop.close()
 
     # ------------------------------------------------------------ driving both
@@ -83,6 +93,9 @@ class Differential(RuleBasedStateMachine):
         got = self._outcome(call, self.redis)
         assert got == expected, f"redis {got!r} != memory {expected!r}"
         assert self.events["redis"] == self.events["memory"]
+        general = self._outcome(call, self.general)
+        assert general == got, f"general path {general!r} != fast paths {got!r}"
+        assert self.events["general"] == self.events["redis"]
         SEEN["calls"] += 1
         SEEN["events"] = max(SEEN["events"], len(self.events["memory"]))
         SEEN["kinds"].update(e.kind.value for e in self.events["memory"])
@@ -208,6 +221,30 @@ class Differential(RuleBasedStateMachine):
         for item_id in self.ingested:
             self.both(lambda s, i=item_id: s.get(i))
         self.both(lambda s: s.snapshot())
+
+    @invariant()
+    def same_redis_state(self) -> None:
+        fast, general = (stored_state(self.url, store.prefix)
+                         for store in (self.redis, self.general))
+        assert fast == general
+        SEEN["keys"] = max(SEEN["keys"], len(fast))
+
+
+def stored_state(url: str, prefix: str) -> dict[str, Any]:
+    """Everything one site keeps in Redis, by key less its prefix (stream entries without
+    their ids, which are times)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    readers: dict[str, Callable[[str], Any]] = {
+        "hash": client.hgetall, "set": client.smembers, "string": client.get,
+        "list": lambda k: client.lrange(k, 0, -1),
+        "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+        "stream": lambda k: [fields for _, fields in client.xrange(k)],
+    }
+    try:
+        return {key[len(prefix):]: readers[client.type(key)](key)
+                for key in client.scan_iter(prefix + "*", count=1000)}
+    finally:
+        client.close()
 
 
 def test_memory_and_redis_agree(redis_url: str) -> None:
