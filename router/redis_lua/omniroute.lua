@@ -910,9 +910,72 @@ local function leave_buckets(a)
   for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
 end
 
+-- Ingest of new work with no preferred agent into buckets already in use, none of
+-- them with a ready (push-mode) agent, the caller sending no new bucket definitions:
+-- nil when the general path must take it, else the reply. Reads only until it knows,
+-- apart from expiring idempotency keys, which the general path would do alike.
+local function fast_ingest(args)
+  local dk, id, ch = args[BASE + 1], args[BASE + 2], args[BASE + 3]
+  if args[BASE + 4] ~= '1' or args[BASE + 8] ~= '{}' then return nil end
+  expire_idempotency_keys()
+  if redis.call('HEXISTS', P .. 'keys', dk) == 1 then return nil end
+  if redis.call('EXISTS', P .. 'i:' .. id) == 1 then return nil end
+  local legs = cjson.decode(args[BASE + 7])
+  if legs.pa ~= '' and tonumber(legs.pt) > 0 then return nil end
+  local targets = cjson.decode(legs.tg)
+  local t = targets[1]
+  local known = {}
+  for _, b in ipairs(t.b) do -- in use: then defined too (ensure_bucket made it from it)
+    if redis.call('HEXISTS', P .. 'bmade', b) == 0 then return nil end
+    if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
+    known[b] = true
+  end
+  -- the buckets of its escalation steps and overflow must be defined (read_defs)
+  local later = {targets}
+  if legs.tgo ~= '' then later[2] = cjson.decode(legs.tgo) end
+  for _, list in ipairs(later) do
+    for _, target_n in ipairs(list) do
+      for _, b in ipairs(target_n.b) do
+        if not known[b] then
+          if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return nil end
+          known[b] = true
+        end
+      end
+    end
+  end
+  local q = legs.q
+  local f = {ch = ch, ix = args[BASE + 5], dk = dk, st = 'queued', tok = '0', ag = '',
+    aat = '', disp = '', pref = '', inq = '1'}
+  for k, v in pairs(legs) do f[k] = v end
+  f.seq, f.enq, f.sapp, f.risk, f.brk, f.ovf = I(redis.call('INCR', P .. 'seq')), NOWS, '0',
+    '0', '0', '0'
+  f.pri = I(t.p)
+  redis.call('HSET', P .. 'keys', dk, id)
+  redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
+  count_move('', 'queued')
+  redis.call('HINCRBY', P .. 'recv', q .. '|' .. ch, 1)
+  f.hist = appended('[]', 'queued', '', q, '')
+  stream(event_text('queued', id, ch, q, 'queued', '', '', f.pri, NOWS, '', '', f.thr, ''))
+  local hset = {P .. 'i:' .. id}
+  for k, v in pairs(f) do
+    hset[#hset + 1] = k
+    hset[#hset + 1] = v
+  end
+  f.id = id -- (what schedule_leg and member read; not a field)
+  schedule_leg(f)
+  local m = member(f)
+  redis.call('ZADD', P .. 'arr:' .. q .. '|' .. ch, I(math.floor(NOW * 1e6)), m)
+  redis.call('SADD', P .. 'arrk', q .. '|' .. ch)
+  for _, b in ipairs(t.b) do redis.call('ZADD', P .. 'b:' .. b, t.s, m) end
+  redis.call('HSET', unpack(hset))
+  return {'1', id, 'queued'}
+end
+
 -- ------------------------------------------------------------------ operations
 local function op_ingest(keys, args)
   setup(keys, args)
+  local created = FAST and fast_ingest(args)
+  if created then return done(created) end
   local dk, id, ch, queue_ok, ix = args[BASE + 1], args[BASE + 2], args[BASE + 3],
     args[BASE + 4], args[BASE + 5]
   expire_idempotency_keys()
