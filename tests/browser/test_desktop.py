@@ -75,14 +75,20 @@ def test_agent_takes_a_pushed_chat_to_completion_and_the_board_follows(
     assert page_errors == []
 
 
-def test_agent_pulls_with_next_and_rejects(
-    server: Server, context: Any, shots: Path, page_errors: list[str],
-) -> None:
+def pull_mode_desk(context: Any, server: Server, page_errors: list[str]) -> Any:
+    """Alice's desktop, logged in available with pushed offers off (she pulls)."""
     desk = desktop_log_in(context, server, "alice", page_errors)
     desk.get_by_label("Status").select_option("available")
     desk.get_by_label("Push offers to me").uncheck()
     desk.get_by_role("button", name="Set presence").click()
     expect(desk.locator("#presence-badge")).to_have_attribute("data-presence", "available")
+    return desk
+
+
+def test_agent_pulls_with_next_and_rejects(
+    server: Server, context: Any, shots: Path, page_errors: list[str],
+) -> None:
+    desk = pull_mode_desk(context, server, page_errors)
     iid = ingest(server, "browser-pull-1", summary="Can I change my plan?")
     desk.get_by_role("button", name="Next").click()
     card = desk.locator(f'article[data-id="{iid}"]')
@@ -101,11 +107,7 @@ def test_agent_pulls_with_next_and_rejects(
 def test_complete_and_next_takes_the_next_interaction_from_the_card(
     server: Server, context: Any, page_errors: list[str],
 ) -> None:
-    desk = desktop_log_in(context, server, "alice", page_errors)
-    desk.get_by_label("Status").select_option("available")
-    desk.get_by_label("Push offers to me").uncheck()
-    desk.get_by_role("button", name="Set presence").click()
-    expect(desk.locator("#presence-badge")).to_have_attribute("data-presence", "available")
+    desk = pull_mode_desk(context, server, page_errors)
     first = ingest(server, "browser-chain-1", summary="First in line")
     second = ingest(server, "browser-chain-2", summary="Second in line")
     desk.get_by_role("button", name="Next").click()
