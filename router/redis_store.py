@@ -83,10 +83,12 @@ Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, comple
 The FCALLs of all coroutines of a worker share one pipelined connection
 (`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Moving a
 value between Redis and Lua costs ~2k instructions (~1k per reply field), so the functions
-read only the fields a transition uses and return events as one JSON text. Of the ~1.70M
-server instructions of a lifecycle, the commands it issues (with the FCALL and redis.call
-machinery) are ~0.62M and the Lua around them the rest (bench.redis replays the commands
-alone); see bench/README.md for the figures.
+read only the fields a transition uses and return events as one JSON text; the common
+cases of ingest, pull, accept and complete take straight-line versions of the general
+path (`fast_paths`, on by default; off only for the tests that compare the two). Of the
+~1.29M server instructions of a lifecycle, the commands it issues (with the FCALL and
+redis.call machinery) are ~0.61M and the Lua around them the rest (bench.redis replays
+the commands alone); see bench/README.md for the figures.
 """
 
 from __future__ import annotations
