@@ -1037,11 +1037,12 @@ local HELD_READ = {'st', 'ag', 'tok', 'ch', 'q', 'enq', 'aat', 'thr', 'pri', 'hi
 
 -- The item args[BASE + 2] in `st`, held by the agent args[BASE + 1], as locals (a table
 -- of HELD_READ's values); nil when that is not so or the item is of an older layout.
-local function held_fields(args, st)
+local function held_fields(args, statuses)
   local r = redis.call('HMGET', P .. 'i:' .. args[BASE + 2], unpack(HELD_READ))
-  if r[1] ~= st or r[2] ~= args[BASE + 1] or not r[9] or not r[10] then return nil end
+  if not statuses[r[1]] or r[2] ~= args[BASE + 1] or not r[9] or not r[10] then return nil end
   return r
 end
+local RESERVED, COMPLETABLE = {reserved = true}, {assigned = true, wrap_up = true}
 
 -- item_view() of a held item read by held_fields, with its new status and history.
 local function held_view(r, st, hist, disp)
@@ -1049,7 +1050,7 @@ local function held_view(r, st, hist, disp)
 end
 
 local function fast_accept(args)
-  local r = held_fields(args, 'reserved')
+  local r = held_fields(args, RESERVED)
   if r == nil then return nil end
   local aid, id, ch, q, pri, enq, thr = r[2], args[BASE + 2], r[4], r[5], r[9], r[6], r[8]
   local hist = appended(r[10], 'assigned', aid, q, '')
@@ -1062,22 +1063,23 @@ local function fast_accept(args)
   return held_view(r, 'assigned', hist, r[14])
 end
 
--- Completing assigned work of a pull-mode agent in no wrap-up: nothing to re-index,
--- offer or announce (its presence does not change).
+-- Completing work (assigned or in wrap-up) of a pull-mode agent: nothing to re-index or
+-- offer; its presence event when finishing its last wrap-up changes what it shows.
 local function fast_complete(args)
   if RETAIN < 1 then return nil end -- (then finish() may delete the item being completed)
-  local r = held_fields(args, 'assigned')
+  local r = held_fields(args, COMPLETABLE)
   if r == nil then return nil end
-  local aid, id, ch, q, pri, enq, thr = r[2], args[BASE + 2], r[4], r[5], r[9], r[6], r[8]
+  local from, aid, id, ch, q = r[1], r[2], args[BASE + 2], r[4], r[5]
   local akey = P .. 'a:' .. aid
   local act = 'act:' .. ch
-  local a = redis.call('HMGET', akey, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh', act)
-  if a[1] == '1' or a[2] ~= '0' or a[3] ~= '0' then return nil end
+  local a = redis.call('HMGET', akey, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh', act, 'pres',
+    'rsn')
+  if a[1] == '1' or a[2] ~= '0' then return nil end
   local disp = args[BASE + 3]
   local hist = appended(r[10], 'completed', aid, q, disp)
   redis.call('HDEL', P .. 'ah:' .. aid, id)
-  stream(event_text('completed', id, ch, q, 'completed', 'assigned', aid, pri, enq, r[7] or '',
-    disp, thr, ''))
+  stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
+    disp, r[8], ''))
   finish({id = id})
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
   local changes = {akey, act, I(tonumber(a[7]) - 1), 'nheld', I(tonumber(a[5]) - 1),
@@ -1085,8 +1087,16 @@ local function fast_complete(args)
   if string.find(a[4], '|' .. ch .. '|', 1, true) then
     changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(a[6]) - 1)
   end
+  if from == 'wrap_up' then
+    local wrap = tonumber(a[3])
+    changes[#changes + 1], changes[#changes + 2] = 'wrap', I(wrap - 1)
+    -- shown(): wrap-up while any is wrapping up (and not offline)
+    if wrap == 1 and a[8] ~= 'offline' then
+      stream(cjson.encode({'a', aid, a[8], 'wrap_up', a[9] or '', NOWS}))
+    end
+  end
   redis.call('HSET', unpack(changes))
-  count_move('assigned', 'completed')
+  count_move(from, 'completed')
   return held_view(r, 'completed', hist, disp)
 end
 

@@ -1,0 +1,124 @@
+"""The straight-line versions of ingest, pull, accept and complete leave Redis exactly as
+the general path does, on the lifecycles they are for (the differential state machine
+covers them among random operations; these walk each case on purpose).
+
+Two stores share one server on sites of their own, one with the straight lines off
+(`fast_paths=False`); after the same calls, on one virtual clock, their replies, their
+events and every key each keeps must be equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from agents.model import Presence
+from router.clock import VirtualClock
+from router.events import Event
+from router.interaction import Channel
+from router.plan import RoutingPlan
+from router.redis_store import RedisStore
+from tests.conftest import agent, make_interaction, small_topology
+from tests.redis.test_differential import stored_state
+
+TOPOLOGY = small_topology(agent("ana"), agent("ben"))
+Call = Callable[[RedisStore], Awaitable[Any]]
+
+
+class Pair:
+    """The same calls through a store with the straight lines and one without."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.clock = VirtualClock(start=1_000.0)
+        self.fast = RedisStore(TOPOLOGY, self.clock, url=url)
+        self.general = RedisStore(replace(TOPOLOGY, site="general-path"), self.clock,
+                                  url=url, fast_paths=False)
+        self.events: dict[str, list[Event]] = {"fast": [], "general": []}
+        self.fast.subscribe(self.events["fast"].append)
+        self.general.subscribe(self.events["general"].append)
+
+    async def both(self, call: Call) -> Any:
+        fast, general = await call(self.fast), await call(self.general)
+        assert fast == general
+        assert self.events["fast"] == self.events["general"]
+        assert stored_state(self.url, self.fast.prefix) == stored_state(
+            self.url, self.general.prefix)
+        return fast
+
+    async def ingest(self, interaction_id: str) -> None:
+        interaction = make_interaction(Channel.CHAT, id=interaction_id)
+        await self.both(lambda s: s.ingest(interaction, RoutingPlan("general")))
+
+    async def close(self) -> None:
+        await self.fast.close()
+        await self.general.close()
+
+
+@pytest.fixture
+async def pair(redis_url: str) -> AsyncIterator[Pair]:
+    both = Pair(redis_url)
+    try:
+        yield both
+    finally:
+        await both.close()
+
+
+async def test_a_pulled_lifecycle(pair: Pair) -> None:
+    await pair.both(lambda s: s.set_presence("ana", Presence.AVAILABLE, auto_offer=False))
+    assert await pair.both(lambda s: s.pull("ana")) is None  # nothing waits
+    for n in range(3):
+        await pair.ingest(f"p{n}")
+        pair.clock.advance(1)
+    got = await pair.both(lambda s: s.pull("ana"))
+    assert got.interaction_id == "p0"
+    pair.clock.advance(2)
+    await pair.both(lambda s: s.accept("ana", "p0"))
+    pair.clock.advance(30)
+    await pair.both(lambda s: s.complete("ana", "p0", "resolved"))
+    # completing and taking the next in one call
+    await pair.both(lambda s: s.pull("ana"))
+    await pair.both(lambda s: s.accept("ana", "p1"))
+    view, following = await pair.both(lambda s: s.complete_and_pull("ana", "p1", None))
+    assert (view.status.value, following.interaction_id) == ("completed", "p2")
+
+
+async def test_completing_from_wrap_up_announces_the_presence(pair: Pair) -> None:
+    await pair.both(lambda s: s.set_presence("ben", Presence.AVAILABLE, auto_offer=False))
+    for n in range(2):
+        await pair.ingest(f"w{n}")
+    for interaction_id in ("w0", "w1"):
+        await pair.both(lambda s: s.pull("ben"))
+        await pair.both(lambda s, i=interaction_id: s.accept("ben", i))
+        await pair.both(lambda s, i=interaction_id: s.wrap_up("ben", i))
+    pair.clock.advance(5)
+    # the first of two wrap-ups ends: still wrapping up; the last: available again
+    await pair.both(lambda s: s.complete("ben", "w0", "resolved"))
+    await pair.both(lambda s: s.complete("ben", "w1", "resolved"))
+    kinds = [e.kind.value for e in pair.events["fast"]]
+    assert kinds.count("agent_presence") >= 3  # available, wrap-up, available
+
+
+async def test_the_general_path_takes_what_the_straight_lines_do_not(pair: Pair) -> None:
+    # push mode (an offer made by ingest), a rejection, a wrong agent, a finished item
+    await pair.both(lambda s: s.set_presence("ana", Presence.AVAILABLE, auto_offer=True))
+    await pair.ingest("g0")
+    await pair.both(lambda s: s.reject("ana", "g0", "busy"))
+    await pair.both(lambda s: s.set_presence("ana", Presence.OFFLINE))
+    await pair.both(lambda s: s.set_presence("ben", Presence.AVAILABLE, auto_offer=False))
+    await pair.both(lambda s: s.pull("ben"))
+    with pytest.raises(Exception) as wrong:
+        await pair.fast.accept("ana", "g0")
+    with pytest.raises(type(wrong.value)):
+        await pair.general.accept("ana", "g0")
+    await pair.both(lambda s: s.accept("ben", "g0"))
+    await pair.both(lambda s: s.complete("ben", "g0", None))
+    with pytest.raises(Exception) as again:
+        await pair.fast.complete("ben", "g0", None)
+    with pytest.raises(type(again.value)):
+        await pair.general.complete("ben", "g0", None)
+    assert stored_state(pair.url, pair.fast.prefix) == stored_state(
+        pair.url, pair.general.prefix)
