@@ -78,9 +78,14 @@ local ITEM_HOT = {'st', 'ag', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri'}
 local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap'}
 local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf', 'hist'}
 local CAPACITY_FIELDS = {}
+-- Per channel, the names built from it (a concatenation per use interns a string anew):
+-- the agent's capacity in use and configured, idle-since fields, and its mark in 'blk'.
+local ACT, CAP, IDLE, MARK = {}, {}, {}, {}
 for i = 1, #CHANNELS do -- (the standard library is not there while the library loads)
-  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'act:' .. CHANNELS[i]
-  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = 'cap:' .. CHANNELS[i]
+  local ch = CHANNELS[i]
+  ACT[ch], CAP[ch], IDLE[ch], MARK[ch] = 'act:' .. ch, 'cap:' .. ch, 'idle:' .. ch, '|' .. ch .. '|'
+  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = ACT[ch]
+  CAPACITY_FIELDS[#CAPACITY_FIELDS + 1] = CAP[ch]
 end
 
 local function concat(x, y) -- (numeric loops: no standard library at load time)
@@ -279,19 +284,19 @@ local function emit_presence(a, previous)
 end
 
 -- ------------------------------------------------------------------ agents
-local function is_blocking(a, ch) return string.find(a.blk, '|' .. ch .. '|', 1, true) ~= nil end
+local function is_blocking(a, ch) return string.find(a.blk, MARK[ch], 1, true) ~= nil end
 
 local function can_take(a, ch)
   if a.pres ~= 'available' or num(a, 'bh') > 0 then return false end
   if is_blocking(a, ch) and num(a, 'nheld') > 0 then return false end
-  return num(a, 'act:' .. ch) < num(a, 'cap:' .. ch)
+  return num(a, ACT[ch]) < num(a, CAP[ch])
 end
 
 local function load_of(a)
   local total = 0.0
   for _, ch in ipairs(CHANNELS) do
-    local slots = num(a, 'cap:' .. ch)
-    if slots > 0 then total = total + num(a, 'act:' .. ch) / slots end
+    local slots = num(a, CAP[ch])
+    if slots > 0 then total = total + num(a, ACT[ch]) / slots end
   end
   return total
 end
@@ -300,7 +305,7 @@ end
 -- Longest idle: score = idle since, member = agent id (ties by id, as in the core).
 -- Other strategies: score = load or -proficiency, member = fixed-width idle .. ':' .. id.
 local function agent_key(a, bkey, ch)
-  local idle = tonumber(a['idle:' .. ch] or '0')
+  local idle = tonumber(a[IDLE[ch]] or '0')
   if STRATEGY == 'longest_idle' then return idle, a.id end
   local primary
   if STRATEGY == 'least_occupied' then
@@ -429,7 +434,7 @@ end
 local function hold(a, it)
   local ch = it.ch
   redis.call('HSET', P .. 'ah:' .. a.id, it.id, ch)
-  add(a, 'act:' .. ch, 1)
+  add(a, ACT[ch], 1)
   add(a, 'nheld', 1)
   if is_blocking(a, ch) then add(a, 'bh', 1) end
   reindex(a, ch)
@@ -438,10 +443,10 @@ end
 local function release(a, it, idle)
   local ch = it.ch
   redis.call('HDEL', P .. 'ah:' .. a.id, it.id)
-  add(a, 'act:' .. ch, -1)
+  add(a, ACT[ch], -1)
   add(a, 'nheld', -1)
   if is_blocking(a, ch) then add(a, 'bh', -1) end
-  if idle then set(a, 'idle:' .. ch, NOWS) end
+  if idle then set(a, IDLE[ch], NOWS) end
   set(it, 'ag', '')
   reindex(a, ch)
 end
@@ -1071,7 +1076,7 @@ local function fast_complete(args)
   if r == nil then return nil end
   local from, aid, id, ch, q = r[1], r[2], args[BASE + 2], r[4], r[5]
   local akey = P .. 'a:' .. aid
-  local act = 'act:' .. ch
+  local act = ACT[ch]
   local a = redis.call('HMGET', akey, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh', act, 'pres',
     'rsn')
   if a[1] == '1' or a[2] ~= '0' then return nil end
@@ -1083,8 +1088,8 @@ local function fast_complete(args)
   finish({id = id})
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
   local changes = {akey, act, I(tonumber(a[7]) - 1), 'nheld', I(tonumber(a[5]) - 1),
-    'idle:' .. ch, NOWS}
-  if string.find(a[4], '|' .. ch .. '|', 1, true) then
+    IDLE[ch], NOWS}
+  if string.find(a[4], MARK[ch], 1, true) then
     changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(a[6]) - 1)
   end
   if from == 'wrap_up' then
@@ -1136,7 +1141,7 @@ local function fast_pull(aid)
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
     'hist', appended(hist, 'reserved', aid, q, '~pull'))
-  local act = 'act:' .. ch
+  local act = ACT[ch]
   local changes = {P .. 'a:' .. aid, act, I(tonumber(a[act]) + 1), 'nheld',
     I(tonumber(a.nheld) + 1)}
   if is_blocking(a, ch) then
