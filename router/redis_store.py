@@ -164,6 +164,14 @@ def config_channel(site: str) -> str:
     return site_prefix(site) + "config"
 
 
+#: A queue leg's fields (see `RedisStore._leg`), sent as that many arguments in this
+#: order: the functions read them with no JSON to decode (the prelude carries the order).
+LEG_FIELDS = ("q", "thr", "nbf", "mw", "due", "pa", "pt", "sa", "tg", "plan", "ovq", "othr",
+              "odue", "tgo")
+#: the leg arguments of a call that fails before reading them (an unknown queue)
+_NO_LEG = ("",) * len(LEG_FIELDS)
+
+
 @cache
 def library() -> tuple[str, str]:
     """(library name, code): a generated prelude (the lifecycle table) + the Lua file.
@@ -176,14 +184,16 @@ def library() -> tuple[str, str]:
         for s, ts in TRANSITIONS.items()
     )
     channels = ", ".join(f"'{c.value}'" for c in _CHANNELS)
+    legs = ", ".join(f"'{f}'" for f in LEG_FIELDS)
     body = _LUA.read_text(encoding="utf-8")
-    digest = hashlib.sha1(f"{channels}{transitions}{body}".encode()).hexdigest()[:12]
+    digest = hashlib.sha1(f"{channels}{transitions}{legs}{body}".encode()).hexdigest()[:12]
     name = f"omniroute_{digest}"
     prelude = (
         f"#!lua name={name}\n"
         f"local LIB = '{name}'\n"
         f"local CHANNELS = {{{channels}}}\n"
         f"local TRANSITIONS = {{{transitions}}}\n"
+        f"local LEG_FIELDS = {{{legs}}}\n"
     )
     return name, prelude + body
 
@@ -388,8 +398,9 @@ class RedisStore:
     # ------------------------------------------------------------------ pure policy
     def _leg(
         self, interaction: Interaction, plan: RoutingPlan, now: float
-    ) -> tuple[str, list[str]]:
-        """Everything about one queue leg that needs no state: (fields as JSON, buckets)."""
+    ) -> tuple[tuple[str, ...], list[str]]:
+        """Everything about one queue leg that needs no state: (its fields, in the order of
+        `LEG_FIELDS`, and its buckets)."""
         channel = interaction.channel
         deadline = self.deadlines.deadline(
             self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
@@ -418,7 +429,7 @@ class RedisStore:
             buckets += more
             fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
                           odue=_f(moved_due))
-        return json.dumps(fields, separators=(",", ":")), buckets
+        return tuple(fields[name] for name in LEG_FIELDS), buckets
 
     def _targets(
         self, plan: RoutingPlan, channel: Channel, due: float
@@ -459,14 +470,14 @@ class RedisStore:
         return tuple(SkillRequirement(name, int(level)) for name, level in parts)
 
     async def _with_defs(
-        self, op: str, head: list[str], legs: str, buckets: list[str], now: float
+        self, op: str, head: list[str], legs: Sequence[str], buckets: list[str], now: float
     ) -> Any:
         """Call `op` sending the bucket definitions it may need (all of them on retry)."""
         try:
-            result = await self._fcall(op, [*head, legs, self._bucket_defs(buckets, False)],
+            result = await self._fcall(op, [*head, *legs, self._bucket_defs(buckets, False)],
                                        now)
         except _MissingDefinition:
-            result = await self._fcall(op, [*head, legs, self._bucket_defs(buckets, True)],
+            result = await self._fcall(op, [*head, *legs, self._bucket_defs(buckets, True)],
                                        now)
         self._defs_sent.update(buckets)
         return result
@@ -476,7 +487,7 @@ class RedisStore:
         now = self.clock()
         dedup = f"{interaction.channel.value}:{interaction.idempotency_key}"
         known = plan.queue in self.topology.queues
-        legs, buckets = self._leg(interaction, plan, now) if known else ("{}", [])
+        legs, buckets = self._leg(interaction, plan, now) if known else (_NO_LEG, [])
         facts = encode_interaction(interaction)
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
                 facts, plan.queue]
@@ -540,7 +551,7 @@ class RedisStore:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
         now = self.clock()
         known = plan.queue in self.topology.queues
-        legs = "{}"
+        legs = _NO_LEG
         buckets: list[str] = []
         if facts is not None and known:
             legs, buckets = self._leg(decode_interaction(facts), plan, now)

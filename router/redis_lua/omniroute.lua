@@ -850,7 +850,13 @@ local function held_item(args, st)
   return nil, nil, fail('not_held', id, aid, it.ag)
 end
 
--- Leg fields (queue, deadline, targets…) arrive as one JSON object of strings.
+-- Leg fields (queue, deadline, targets…) arrive as #LEG_FIELDS arguments from `from`.
+local function leg_args(args, from)
+  local legs = {}
+  for i = 1, #LEG_FIELDS do legs[LEG_FIELDS[i]] = args[from + i - 1] end
+  return legs
+end
+
 -- Bucket definitions the caller sent arrive as one JSON object (key -> admitted agents);
 -- returns a bucket of the leg whose definition Redis does not have, if any.
 local function read_defs(defs_json, legs)
@@ -921,11 +927,11 @@ end
 -- apart from expiring idempotency keys, which the general path would do alike.
 local function fast_ingest(args)
   local dk, id, ch = args[BASE + 1], args[BASE + 2], args[BASE + 3]
-  if args[BASE + 4] ~= '1' or args[BASE + 8] ~= '{}' then return nil end
+  if args[BASE + 4] ~= '1' or args[BASE + 7 + #LEG_FIELDS] ~= '{}' then return nil end
   expire_idempotency_keys()
   if redis.call('HEXISTS', P .. 'keys', dk) == 1 then return nil end
   if redis.call('EXISTS', P .. 'i:' .. id) == 1 then return nil end
-  local legs = cjson.decode(args[BASE + 7])
+  local legs = leg_args(args, BASE + 7)
   if legs.pa ~= '' and tonumber(legs.pt) > 0 then return nil end
   local targets = cjson.decode(legs.tg)
   local t = targets[1]
@@ -993,8 +999,8 @@ local function op_ingest(keys, args)
     return fail('illegal', id, 'existing', 'queued')
   end
   if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 6]) end
-  local legs = cjson.decode(args[BASE + 7])
-  local missing = read_defs(args[BASE + 8], legs)
+  local legs = leg_args(args, BASE + 7)
+  local missing = read_defs(args[BASE + 7 + #LEG_FIELDS], legs)
   if missing then return fail('nodef', missing) end
   local it = {_d = {}, id = id}
   ITEMS[id] = it
@@ -1257,8 +1263,8 @@ local function op_transfer(keys, args)
   local it, err = live(id, 'transferred')
   if err then return err end
   if queue_ok ~= '1' then return fail('unknown_queue', args[BASE + 4]) end
-  local legs = cjson.decode(args[BASE + 5])
-  local missing = read_defs(args[BASE + 6], legs)
+  local legs = leg_args(args, BASE + 5)
+  local missing = read_defs(args[BASE + 5 + #LEG_FIELDS], legs)
   if missing then return fail('nodef', missing) end
   local previous, holder = take_out(it, 'transferred')
   if holder ~= nil then release(holder, it, true) end
