@@ -277,14 +277,20 @@ local function shown(a)
   return a.pres
 end
 
+-- An agent's presence event (`reason` as kept).
+local function presence_text(agent_id, now_shown, previous, reason)
+  return cjson.encode({'a', agent_id, now_shown, previous, reason, NOWS})
+end
+
 local function emit_presence(a, previous)
   local now_shown = shown(a)
   if previous == now_shown then return end
-  stream(cjson.encode({'a', a.id, now_shown, previous, a.rsn or '', NOWS}))
+  stream(presence_text(a.id, now_shown, previous, a.rsn or ''))
 end
 
 -- ------------------------------------------------------------------ agents
-local function is_blocking(a, ch) return string.find(a.blk, MARK[ch], 1, true) ~= nil end
+local function blocks(blk, ch) return string.find(blk, MARK[ch], 1, true) ~= nil end
+local function is_blocking(a, ch) return blocks(a.blk, ch) end
 
 local function can_take(a, ch)
   if a.pres ~= 'available' or num(a, 'bh') > 0 then return false end
@@ -886,15 +892,25 @@ local function expire_idempotency_keys()
   end
 end
 
+-- Into `f`, the fields a queue leg starts with (ingest, transfer): the leg's own, a new
+-- arrival number, and no escalation step, SLA flag or overflow yet (retarget() adds
+-- 'pri'). Returns `f`.
+local function leg_fields(f, legs)
+  for k, v in pairs(legs) do f[k] = v end
+  f.seq, f.enq = I(redis.call('INCR', P .. 'seq')), NOWS
+  f.sapp, f.risk, f.brk, f.ovf = '0', '0', '0', '0'
+  return f
+end
+
 local function start_leg(it, legs)
-  for k, v in pairs(legs) do set(it, k, v) end
-  set(it, 'seq', I(redis.call('INCR', P .. 'seq')))
-  set(it, 'enq', NOWS)
-  set(it, 'sapp', '0')
-  set(it, 'risk', '0')
-  set(it, 'brk', '0')
-  set(it, 'ovf', '0')
+  for k, v in pairs(leg_fields({}, legs)) do set(it, k, v) end
   retarget(it)
+end
+
+-- The fields of an interaction ingest creates, before its leg's (not queued yet).
+local function new_item_fields(args)
+  return {ch = args[BASE + 3], ix = args[BASE + 5], dk = args[BASE + 1], st = 'queued',
+    tok = '0', ag = '', aat = '', disp = '', pref = '', inq = '0'}
 end
 
 -- end and transfer: the item leaves its queue, or is still held, and moves to `st`;
@@ -955,12 +971,8 @@ local function fast_ingest(args)
     end
   end
   local q = legs.q
-  local f = {ch = ch, ix = args[BASE + 5], dk = dk, st = 'queued', tok = '0', ag = '',
-    aat = '', disp = '', pref = '', inq = '1'}
-  for k, v in pairs(legs) do f[k] = v end
-  f.seq, f.enq, f.sapp, f.risk, f.brk, f.ovf = I(redis.call('INCR', P .. 'seq')), NOWS, '0',
-    '0', '0', '0'
-  f.pri = I(t.p)
+  local f = leg_fields(new_item_fields(args), legs)
+  f.pri, f.inq = I(t.p), '1' -- (retarget(), enter_queue())
   redis.call('HSET', P .. 'keys', dk, id)
   redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
   count_move('', 'queued')
@@ -987,8 +999,7 @@ local function op_ingest(keys, args)
   setup(keys, args)
   local created = FAST and fast_ingest(args)
   if created then return done(created) end
-  local dk, id, ch, queue_ok, ix = args[BASE + 1], args[BASE + 2], args[BASE + 3],
-    args[BASE + 4], args[BASE + 5]
+  local dk, id, ch, queue_ok = args[BASE + 1], args[BASE + 2], args[BASE + 3], args[BASE + 4]
   expire_idempotency_keys()
   local existing = redis.call('HGET', P .. 'keys', dk)
   if existing then
@@ -1004,16 +1015,7 @@ local function op_ingest(keys, args)
   if missing then return fail('nodef', missing) end
   local it = {_d = {}, id = id}
   ITEMS[id] = it
-  set(it, 'ch', ch)
-  set(it, 'ix', ix)
-  set(it, 'dk', dk)
-  set(it, 'st', 'queued')
-  set(it, 'tok', '0')
-  set(it, 'ag', '')
-  set(it, 'aat', '')
-  set(it, 'disp', '')
-  set(it, 'pref', '')
-  set(it, 'inq', '0')
+  for k, v in pairs(new_item_fields(args)) do set(it, k, v) end
   start_leg(it, legs)
   redis.call('HSET', P .. 'keys', dk, id)
   redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
@@ -1060,6 +1062,17 @@ local function held_view(r, st, hist, disp)
   return {r[11], r[12], st, r[5], r[9], r[6], r[13], r[2], disp, r[15], hist}
 end
 
+-- HSET arguments for the agent `aid` taking (d = 1) or giving back (d = -1) one `ch` item,
+-- as hold() and release() count it, from its current counts (strings) and 'blk'.
+local function capacity_changes(aid, ch, d, act, nheld, bh, blk)
+  local changes = {P .. 'a:' .. aid, ACT[ch], I(tonumber(act) + d), 'nheld',
+    I(tonumber(nheld) + d)}
+  if blocks(blk, ch) then
+    changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(bh) + d)
+  end
+  return changes
+end
+
 local function fast_accept(args)
   local r = held_fields(args, RESERVED)
   if r == nil then return nil end
@@ -1081,10 +1094,8 @@ local function fast_complete(args)
   local r = held_fields(args, COMPLETABLE)
   if r == nil then return nil end
   local from, aid, id, ch, q = r[1], r[2], args[BASE + 2], r[4], r[5]
-  local akey = P .. 'a:' .. aid
-  local act = ACT[ch]
-  local a = redis.call('HMGET', akey, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh', act, 'pres',
-    'rsn')
+  local a = redis.call('HMGET', P .. 'a:' .. aid, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh',
+    ACT[ch], 'pres', 'rsn')
   if a[1] == '1' or a[2] ~= '0' then return nil end
   local disp = args[BASE + 3]
   local hist = appended(r[10], 'completed', aid, q, disp)
@@ -1093,17 +1104,14 @@ local function fast_complete(args)
     disp, r[8], ''))
   finish({id = id})
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
-  local changes = {akey, act, I(tonumber(a[7]) - 1), 'nheld', I(tonumber(a[5]) - 1),
-    IDLE[ch], NOWS}
-  if string.find(a[4], MARK[ch], 1, true) then
-    changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(a[6]) - 1)
-  end
+  local changes = capacity_changes(aid, ch, -1, a[7], a[5], a[6], a[4])
+  changes[#changes + 1], changes[#changes + 2] = IDLE[ch], NOWS
   if from == 'wrap_up' then
     local wrap = tonumber(a[3])
     changes[#changes + 1], changes[#changes + 2] = 'wrap', I(wrap - 1)
     -- shown(): wrap-up while any is wrapping up (and not offline)
     if wrap == 1 and a[8] ~= 'offline' then
-      stream(cjson.encode({'a', aid, a[8], 'wrap_up', a[9] or '', NOWS}))
+      stream(presence_text(aid, a[8], 'wrap_up', a[9] or ''))
     end
   end
   redis.call('HSET', unpack(changes))
@@ -1147,13 +1155,7 @@ local function fast_pull(aid)
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
     'hist', appended(hist, 'reserved', aid, q, '~pull'))
-  local act = ACT[ch]
-  local changes = {P .. 'a:' .. aid, act, I(tonumber(a[act]) + 1), 'nheld',
-    I(tonumber(a.nheld) + 1)}
-  if is_blocking(a, ch) then
-    changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(a.bh) + 1)
-  end
-  redis.call('HSET', unpack(changes))
+  redis.call('HSET', unpack(capacity_changes(aid, ch, 1, a[ACT[ch]], a.nheld, a.bh, a.blk)))
   count_move('queued', 'reserved')
   return {id, aid, ch, q, NOWS, at}
 end
