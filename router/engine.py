@@ -37,7 +37,14 @@ from router.errors import (
     UnknownInteraction,
     UnknownQueue,
 )
-from router.events import AgentEvent, EventBus, EventKind, InteractionEvent, Subscriber
+from router.events import (
+    HANDLED_KINDS,
+    AgentEvent,
+    EventBus,
+    EventKind,
+    InteractionEvent,
+    Subscriber,
+)
 from router.indexes import (
     AgentKey,
     Bucket,
@@ -76,7 +83,6 @@ class EngineSettings:
 
 
 _CHANNELS = tuple(Channel)
-_HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
 #: The `detail` of events that have none (shared: events are treated as immutable).
 _NO_DETAIL: Mapping[str, object] = MappingProxyType({})
 
@@ -981,7 +987,7 @@ class RoutingEngine:
             return  # nobody handles this kind: do not even build the event
         assigned_at = item.assigned_at
         handled = (now - assigned_at
-                   if assigned_at is not None and kind in _HANDLED_KINDS else None)
+                   if assigned_at is not None and kind in HANDLED_KINDS else None)
         queue = item.plan.queue
         # Positional: one event per transition, and keyword passing costs ~40% more.
         # The threshold travels with the event so SLA measurement needs no look-up.

@@ -34,6 +34,9 @@ class EventKind(StrEnum):
     AGENT_PRESENCE = "agent_presence"
 
 
+#: The kinds that end a handling, so their events carry its time (`handled`).
+HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
+
 # Events are not `frozen`: a frozen dataclass pays object.__setattr__ per field on
 # construction, and one event is built per transition. Treat them as immutable.
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
 
-from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.events import HANDLED_KINDS, AgentEvent, Event, EventKind, InteractionEvent
 from router.interaction import Attachment, Channel, Direction, Interaction, Status
 from router.plan import EscalationStep, MaxWaitAction, RoutingPlan, SkillRequirement
 from router.topology import Topology
@@ -128,12 +128,16 @@ def decode_plan(text: str) -> RoutingPlan:
     return RoutingPlan(**data)
 
 
-def unopt(value: str | None) -> str | None:
+def opt(value: str | None) -> str:
     """An optional string as the functions keep it: '' for None, else '~' + the value."""
+    return "" if value is None else "~" + value
+
+
+def unopt(value: str | None) -> str | None:
+    """The value `opt` kept (None for '')."""
     return value[1:] if value else None
 
 
-_HANDLED_KINDS = frozenset({EventKind.WRAP_UP, EventKind.COMPLETED})
 
 
 def decode_event(raw: Sequence[str], topology: Topology) -> Event:
@@ -162,7 +166,7 @@ def decode_event(raw: Sequence[str], topology: Topology) -> Event:
         team=known.team if known is not None else "", status=Status(status),
         previous=Status(previous) if previous else None, agent_id=agent_id or None,
         priority=int(priority), enqueued_at=enqueued_at, waited=at - enqueued_at,
-        handled=at - float(assigned) if kind in _HANDLED_KINDS and assigned else None,
+        handled=at - float(assigned) if kind in HANDLED_KINDS and assigned else None,
         reason=unopt(reason), detail=json.loads(detail) if detail else {},
         threshold=float(threshold),
     )

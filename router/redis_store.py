@@ -138,6 +138,7 @@ from router.redis_codec import (
     decode_plan,
     encode_interaction,
     encode_plan,
+    opt,
     unopt,
 )
 from router.redis_mux import RETRIES, TIMEOUT, Multiplexer, pack_args
@@ -220,10 +221,6 @@ def _f(value: float) -> str:
     return repr(float(value))
 
 
-def _opt(value: str | None) -> str:
-    return "" if value is None else "~" + value
-
-
 def bucket_key(queue: str, channel: Channel, requirement: Requirement) -> str:
     """One bucket per (queue, channel, requirement set); the order of requirements is
     irrelevant to who may take the work, so it is normalized."""
@@ -292,8 +289,8 @@ class RedisStore:
             str(self.settings.missed_offers_limit), _f(self.settings.wrap_up_timeout),
             str(self.settings.retain_finished), _f(self.settings.idempotency_ttl),
             str(stream_maxlen),
-            # the common cases of accept, complete and pull have straight-line versions
-            # (see omniroute.lua); off, every call takes the general path (tests compare)
+            # the common cases of ingest, pull, accept and complete have straight-line
+            # versions (see omniroute.lua); off, every call takes the general path (tests)
             "1" if fast_paths else "0",
         ))
         self._heads: dict[str, bytes] = {}
@@ -504,7 +501,7 @@ class RedisStore:
     async def reject(
         self, agent_id: str, interaction_id: str, reason: str | None = None
     ) -> WorkView:
-        raw = await self._fcall("reject", [agent_id, interaction_id, _opt(reason)], self.clock())
+        raw = await self._fcall("reject", [agent_id, interaction_id, opt(reason)], self.clock())
         return self._view(raw)
 
     async def wrap_up(self, agent_id: str, interaction_id: str) -> WorkView:
@@ -515,7 +512,7 @@ class RedisStore:
         self, agent_id: str, interaction_id: str, disposition: str | None = None
     ) -> WorkView:
         raw = await self._fcall(
-            "complete", [agent_id, interaction_id, _opt(disposition)], self.clock()
+            "complete", [agent_id, interaction_id, opt(disposition)], self.clock()
         )
         return self._view(raw)
 
@@ -523,16 +520,16 @@ class RedisStore:
         self, agent_id: str, interaction_id: str, disposition: str | None = None
     ) -> tuple[WorkView, Reservation | None]:
         raw_view, raw_reservation = await self._fcall(
-            "complete_pull", [agent_id, interaction_id, _opt(disposition)], self.clock()
+            "complete_pull", [agent_id, interaction_id, opt(disposition)], self.clock()
         )
         return self._view(raw_view), _reservation(raw_reservation)
 
     async def abandon(self, interaction_id: str, reason: str | None = None) -> WorkView:
-        raw = await self._fcall("end", [interaction_id, "abandoned", _opt(reason)], self.clock())
+        raw = await self._fcall("end", [interaction_id, "abandoned", opt(reason)], self.clock())
         return self._view(raw)
 
     async def cancel(self, interaction_id: str, reason: str | None = None) -> WorkView:
-        raw = await self._fcall("end", [interaction_id, "cancelled", _opt(reason)], self.clock())
+        raw = await self._fcall("end", [interaction_id, "cancelled", opt(reason)], self.clock())
         return self._view(raw)
 
     async def transfer(
@@ -555,7 +552,7 @@ class RedisStore:
         buckets: list[str] = []
         if facts is not None and known:
             legs, buckets = self._leg(decode_interaction(facts), plan, now)
-        head = [interaction_id, "1" if known else "0", _opt(reason), plan.queue]
+        head = [interaction_id, "1" if known else "0", opt(reason), plan.queue]
         return self._view(await self._with_defs("transfer", head, legs, buckets, now))
 
     async def set_presence(
@@ -571,7 +568,7 @@ class RedisStore:
             raise UnknownAgent(agent_id)
         ao = "" if auto_offer is None else ("1" if auto_offer else "0")
         raw = await self._fcall(
-            "presence", [agent_id, presence.value, _opt(reason), ao], self.clock()
+            "presence", [agent_id, presence.value, opt(reason), ao], self.clock()
         )
         return self._agent_view(agent_id, raw)
 

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from router.events import AgentEvent, Event, EventKind, InteractionEvent
+from router.events import HANDLED_KINDS, AgentEvent, Event, EventKind, InteractionEvent
 from router.interaction import Channel, Status
 from router.redis_codec import decode_event
 from router.topology import Topology
@@ -169,7 +169,7 @@ def event_from_stream(
     enqueued_at = float(fields["enq"]) if fields.get("enq") else at
     assigned = fields.get("aat")
     handled = (at - float(assigned)
-               if assigned and kind in (EventKind.WRAP_UP, EventKind.COMPLETED) else None)
+               if assigned and kind in HANDLED_KINDS else None)
     return InteractionEvent(
         kind=kind, at=at, interaction_id=fields["id"], channel=Channel(fields["ch"]),
         queue=queue, team=known.team if known is not None else "", status=Status(fields["st"]),
