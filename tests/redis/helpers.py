@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -45,3 +47,20 @@ def history(client: redis.Redis, prefix: str, interaction_id: str) -> list[list[
     reason] entries in its hash's 'hist' field."""
     raw = client.hget(prefix + "i:" + interaction_id, "hist")
     return list(json.loads(raw)) if raw else []
+
+
+def stored_state(url: str, prefix: str) -> dict[str, Any]:
+    """Everything one site keeps in Redis, by key less its prefix (stream entries without
+    their ids, which are times)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    readers: dict[str, Callable[[str], Any]] = {
+        "hash": client.hgetall, "set": client.smembers, "string": client.get,
+        "list": lambda k: client.lrange(k, 0, -1),
+        "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+        "stream": lambda k: [fields for _, fields in client.xrange(k)],
+    }
+    try:
+        return {key[len(prefix):]: readers[client.type(key)](key)
+                for key in client.scan_iter(prefix + "*", count=1000)}
+    finally:
+        client.close()

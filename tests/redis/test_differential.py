@@ -44,6 +44,7 @@ from router.store import Store
 from router.work import Reservation
 from tests.conftest import make_interaction, small_topology
 from tests.core import test_state_machine as core
+from tests.redis.helpers import stored_state
 
 SETTINGS = EngineSettings(offer_timeout=15, missed_offers_limit=3, wrap_up_timeout=40)
 Outcome = tuple[str, Any]
@@ -228,23 +229,6 @@ class Differential(RuleBasedStateMachine):
                          for store in (self.redis, self.general))
         assert fast == general
         SEEN["keys"] = max(SEEN["keys"], len(fast))
-
-
-def stored_state(url: str, prefix: str) -> dict[str, Any]:
-    """Everything one site keeps in Redis, by key less its prefix (stream entries without
-    their ids, which are times)."""
-    client = redis.Redis.from_url(url, decode_responses=True)
-    readers: dict[str, Callable[[str], Any]] = {
-        "hash": client.hgetall, "set": client.smembers, "string": client.get,
-        "list": lambda k: client.lrange(k, 0, -1),
-        "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
-        "stream": lambda k: [fields for _, fields in client.xrange(k)],
-    }
-    try:
-        return {key[len(prefix):]: readers[client.type(key)](key)
-                for key in client.scan_iter(prefix + "*", count=1000)}
-    finally:
-        client.close()
 
 
 def test_memory_and_redis_agree(redis_url: str) -> None:

@@ -22,7 +22,7 @@ from router.interaction import Channel
 from router.plan import RoutingPlan
 from router.redis_store import RedisStore
 from tests.conftest import agent, make_interaction, small_topology
-from tests.redis.test_differential import stored_state
+from tests.redis.helpers import stored_state
 
 TOPOLOGY = small_topology(agent("ana"), agent("ben"))
 Call = Callable[[RedisStore], Awaitable[Any]]
