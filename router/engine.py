@@ -197,10 +197,10 @@ class RoutingEngine:
             deadline=deadline,
             due_at=now + deadline.threshold,
             target=target_after(plan, 0),
-            overflow_deadline=None if overflow is None else self.deadlines.deadline(
+            overflow=None if overflow is None else (overflow, self.deadlines.deadline(
                 self.topology.team_of(overflow), interaction.channel, plan.sla_class,
                 interaction.public,
-            ),
+            )),
         )
 
     def _schedule_leg(self, item: WorkItem, now: float) -> None:
@@ -784,7 +784,7 @@ class RoutingEngine:
         fresh = self._new_item(item.interaction, plan, now)
         item.plan, item.seq, item.enqueued_at = fresh.plan, fresh.seq, now
         item.deadline, item.due_at, item.target = fresh.deadline, fresh.due_at, fresh.target
-        item.overflow_deadline = fresh.overflow_deadline
+        item.overflow = fresh.overflow
         item.steps_applied, item.at_risk, item.breached = 0, False, False
         # never push a transfer back to its sender
         item.rejected_by = None if holder is None else {holder.id}
@@ -924,13 +924,9 @@ class RoutingEngine:
     def _on_max_wait(self, item: WorkItem, now: float) -> None:
         if item.status is Status.QUEUED and item.key is not None:
             self._leave_queue(item)
-        # Whether (and where) it overflows was decided when the leg started: the plan and
-        # deadline are still that leg's and queues are never removed, so `overflow_queue`
-        # names the same queue, and `overflow_deadline` is None when it said expire.
-        deadline = item.overflow_deadline
-        queue = overflow_queue(item.plan, item.deadline, self.topology.queues)
-        if deadline is not None and queue is not None:
-            self._overflow(item, queue, deadline, now)
+        # Whether (and where) it overflows was decided when the leg started.
+        if item.overflow is not None:
+            self._overflow(item, *item.overflow, now)
             return
         previous = item.status
         self._set_status(item, Status.EXPIRED)
@@ -946,7 +942,7 @@ class RoutingEngine:
         old_queue = item.queue
         item.plan = replace(item.plan, queue=queue, max_wait=None)
         item.deadline = replace(deadline, max_wait=None)
-        item.overflow_deadline = None  # a leg overflows once (Redis: its 'ovf' flag)
+        item.overflow = None  # a leg overflows once (Redis: its 'ovf' flag)
         item.due_at = item.enqueued_at + item.deadline.threshold
         item.target = target_after(item.plan, item.steps_applied)
         self._record(item, now, EventKind.OVERFLOWED, None, f"{old_queue} -> {queue}")

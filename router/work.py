@@ -36,10 +36,11 @@ class WorkItem:
     deadline: Deadline
     due_at: float
     target: Target
-    #: the overflow queue's deadline, fixed when the leg starts (as the leg's own is) so
-    #: a live policy change cannot move the goalposts of work already waiting, and as the
-    #: Redis store fixes it; None when the leg does not overflow at max wait
-    overflow_deadline: Deadline | None = None
+    #: where the leg overflows at max wait and that queue's deadline, both fixed when the
+    #: leg starts (as its own deadline is) so a live policy change cannot move the
+    #: goalposts of work already waiting, and as the Redis store fixes them; None when
+    #: the leg expires at max wait instead
+    overflow: tuple[str, Deadline] | None = None
     steps_applied: int = 0
     key: OrderKey | None = None
     #: ids of the buckets the item is indexed in while queued
