@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import redis.asyncio as aioredis
 
 from bench.report import percentile, scenario_parser, write_result
-from router.clock import SystemClock
+from router.clock import Clock, SystemClock, VirtualClock
 from router.devserver import DevServer
 from router.engine import EngineSettings
 from router.interaction import Channel, Interaction
@@ -85,14 +85,15 @@ def topology(total_agents: int) -> Any:
 
 # ---------------------------------------------------------------------- one lifecycle
 async def _open_store(
-    url: str, agents: list[str], total_agents: int, max_connections: int = 64
+    url: str, agents: list[str], total_agents: int, max_connections: int = 64,
+    clock: Clock | None = None,
 ) -> RedisStore:
     """A store for `total_agents` agents, those in `agents` available (pull mode)."""
     from agents.model import Presence
     from router.redis_store import RedisStore
 
-    store = RedisStore(topology(total_agents), SystemClock(), settings=SETTINGS, url=url,
-                       max_connections=max_connections)
+    store = RedisStore(topology(total_agents), clock or SystemClock(), settings=SETTINGS,
+                       url=url, max_connections=max_connections)
     for aid in agents:
         await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
     return store
@@ -100,7 +101,7 @@ async def _open_store(
 
 async def _ingest(store: RedisStore, key: str) -> None:
     await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                   created_at=time.time()), _GENERAL)
+                                   created_at=store.clock()), _GENERAL)
 
 
 async def _step(
@@ -644,34 +645,21 @@ async def _deferred(url: str, agents: int, rounds: int, meter: _Meter) -> dict[s
     work they do nothing) and its idempotency key expiring. Lifecycles on a virtual
     clock, then the clock moved past every timer and key: `run_timers` until none is
     left, and one ingest (which expires the keys)."""
-    from agents.model import Presence
-    from router.clock import VirtualClock
-    from router.redis_store import RedisStore
 
     clock = VirtualClock(start=time.time())
     names = [f"b{n}" for n in range(agents)]
-    store = RedisStore(topology(agents), clock, settings=SETTINGS, url=url)
-    for aid in names:
-        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
-
-    def interaction(key: str) -> Interaction:
-        return Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                           created_at=clock())
-
+    store = await _open_store(url, names, agents, clock=clock)
     for n in range(rounds):
         for aid in names:
-            await store.ingest(interaction(f"{aid}-{n}"), _GENERAL)
-            got = await store.pull(aid)
-            assert got is not None
-            await store.accept(aid, got.interaction_id)
-            await store.complete(aid, got.interaction_id, "done")
+            completed, _ = await _step(store, aid, f"{aid}-{n}", None, merged=False)
+            assert completed
             clock.advance(0.001)
     clock.advance(SETTINGS.idempotency_ttl + 3600.0)
     meter.begin()
     fired = 0
     while fired_now := await store.run_timers():
         fired += fired_now
-    await store.ingest(interaction("after"), _GENERAL)
+    await _ingest(store, "after")
     instructions = meter.end()
     await store.close()
     lifecycles = rounds * agents
