@@ -16,17 +16,30 @@
 
 local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
 local RETAIN, IDEM_TTL, MAXLEN, FAST
-local ITEMS, AGENTS, EV
+local ITEMS, AGENTS, EV = {}, {}, {}
 -- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
 -- timer sequence block taken (see timer()) and how many timers were set (op_tick).
-local MOVES, TSEQ, TIDX, TSET
+local MOVES, TSEQ, TIDX, TSET = {}, nil, 0, 0
 
 local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
 local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
 local TIMER_MAX_WAIT, TIMER_PREFERRED, TIMER_WRAP_UP = 5, 6, 7
 
 local function F(x) return string.format('%.17g', x) end
-local function I(x) return string.format('%d', x) end
+-- Integers as text; small non-negative ones (counts, tokens, priorities) formatted once
+-- per server and then looked up: string.format costs ~3k instructions a call.
+local INT_TEXT = {}
+local function I(x)
+  local s = INT_TEXT[x]
+  if s then return s end
+  s = string.format('%d', x)
+  if x >= 0 and x < 4096 and x == math.floor(x) then INT_TEXT[x] = s end
+  return s
+end
+-- ZEROS[n]: n zeros, to pad a decimal to a fixed width by concatenation (not format).
+local ZEROS = {[0] = ''}
+for n = 1, 20 do ZEROS[n] = ZEROS[n - 1] .. '0' end
+local function padded(digits, width) return ZEROS[width - #digits] .. digits end
 local function enc(s) if s == nil then return '' end return '~' .. s end
 local function dec(s) if s == nil or s == '' then return nil end return string.sub(s, 2) end
 
@@ -39,8 +52,14 @@ local function setup(keys, args)
   P = keys[1]
   NOWS = args[1]
   NOW = tonumber(NOWS)
-  ITEMS, AGENTS, EV = {}, {}, {}
-  MOVES, TSEQ, TIDX, TSET = {}, nil, 0, 0
+  -- The per-call tables, new only when the last call left something in them: most calls
+  -- (the straight lines) leave ITEMS and AGENTS empty, and a table made and collected per
+  -- call is not free.
+  if next(ITEMS) ~= nil then ITEMS = {} end
+  if next(AGENTS) ~= nil then AGENTS = {} end
+  if #EV > 0 then EV = {} end
+  if next(MOVES) ~= nil then MOVES = {} end
+  TSEQ, TIDX, TSET = nil, 0, 0
   if args[2] == PARSED then return end
   -- the store's settings travel as one space-separated argument (fewer to encode)
   local c = {}
@@ -191,8 +210,10 @@ end
 local function flush()
   flush_table(P .. 'i:', ITEMS)
   flush_table(P .. 'a:', AGENTS)
-  for k, n in pairs(MOVES) do redis.call('HINCRBY', P .. 'cnt', k, n) end
-  MOVES = {}
+  for k, n in pairs(MOVES) do
+    redis.call('HINCRBY', P .. 'cnt', k, n)
+    MOVES[k] = nil -- (emptied in place for the next call)
+  end
 end
 
 -- ------------------------------------------------------------------ events
@@ -380,7 +401,8 @@ local function ensure_bucket(bkey, ch)
 end
 
 -- ------------------------------------------------------------------ items
-local function member(it) return string.format('%016d:%s', num(it, 'seq'), it.id) end
+-- (the seq field is the '%d' text of the arrival number: padding it is the same text)
+local function member(it) return padded(it.seq, 16) .. ':' .. it.id end
 local function member_id(m) return string.sub(m, 18) end
 local function member_seq(m) return tonumber(string.sub(m, 1, 16)) end
 -- universal order of two (score, member) item keys: score, then arrival sequence
@@ -414,6 +436,7 @@ end
 -- sequence number. A call takes one INCR for a block of 100 (tseq * 100 + index) instead
 -- of one per timer; numbers stay increasing across calls, and past the numbers older
 -- workers gave out (they used tseq itself).
+-- `token`: a number, or the '%d' text of one (an item's seq, as kept).
 local function timer(due, kind, id, token)
   if TSEQ == nil or TIDX >= 99 then
     TSEQ, TIDX = redis.call('INCR', P .. 'tseq'), 0
@@ -422,7 +445,8 @@ local function timer(due, kind, id, token)
   end
   local n = TSEQ * 100 + TIDX
   TSET = TSET + 1
-  redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%d:%s', n, kind, token, id))
+  if type(token) == 'number' then token = I(token) end
+  redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%s:%s', n, kind, token, id))
 end
 
 local function finish(it)
@@ -458,10 +482,12 @@ local function release(a, it, idle)
 end
 
 local function schedule_leg(it)
-  local token = num(it, 'seq')
+  local token = it.seq
   local start = num(it, 'enq')
-  for index, after in ipairs(cjson.decode(it.sa)) do
-    timer(start + after, TIMER_STEP, it.id, token * 100 + index - 1)
+  if it.sa ~= '[]' then -- (escalation steps: most plans have none)
+    for index, after in ipairs(cjson.decode(it.sa)) do
+      timer(start + after, TIMER_STEP, it.id, tonumber(token) * 100 + index - 1)
+    end
   end
   local threshold = num(it, 'thr')
   timer(start + threshold * num(it, 'nbf'), TIMER_AT_RISK, it.id, token)
@@ -823,7 +849,9 @@ end
 local function done(result)
   flush()
   if #EV == 0 then return {'ok', '', result} end
-  return {'ok', '[' .. table.concat(EV, ',') .. ']', result}
+  local events = '[' .. table.concat(EV, ',') .. ']'
+  for i = #EV, 1, -1 do EV[i] = nil end -- (emptied in place for the next call)
+  return {'ok', events, result}
 end
 
 local function fail(...) return {'err', {...}} end
@@ -856,7 +884,10 @@ local function held_item(args, st)
   return nil, nil, fail('not_held', id, aid, it.ag)
 end
 
--- Leg fields (queue, deadline, targets…) arrive as #LEG_FIELDS arguments from `from`.
+-- Leg fields (queue, deadline, targets…) arrive as #LEG_FIELDS arguments from `from`;
+-- LEG[name]: a field's offset among them (the straight-line ingest reads them in place).
+local LEG = {}
+for i = 1, #LEG_FIELDS do LEG[LEG_FIELDS[i]] = i - 1 end
 local function leg_args(args, from)
   local legs = {}
   for i = 1, #LEG_FIELDS do legs[LEG_FIELDS[i]] = args[from + i - 1] end
@@ -939,58 +970,70 @@ end
 
 -- Ingest of new work with no preferred agent into buckets already in use, none of
 -- them with a ready (push-mode) agent, the caller sending no new bucket definitions:
--- nil when the general path must take it, else the reply. Reads only until it knows,
--- apart from expiring idempotency keys, which the general path would do alike.
+-- nil when the general path must take it, else the reply. Reads only until it knows
+-- (its last check, that the idempotency key is new, is also its first write), apart from
+-- expiring idempotency keys, which the general path would do alike.
 local function fast_ingest(args)
-  local dk, id, ch = args[BASE + 1], args[BASE + 2], args[BASE + 3]
-  if args[BASE + 4] ~= '1' or args[BASE + 7 + #LEG_FIELDS] ~= '{}' then return nil end
+  local dk, id, ch, L = args[BASE + 1], args[BASE + 2], args[BASE + 3], BASE + 7
+  if args[BASE + 4] ~= '1' or args[L + #LEG_FIELDS] ~= '{}' then return nil end
   expire_idempotency_keys()
-  if redis.call('HEXISTS', P .. 'keys', dk) == 1 then return nil end
   if redis.call('EXISTS', P .. 'i:' .. id) == 1 then return nil end
-  local legs = leg_args(args, BASE + 7)
-  if legs.pa ~= '' and tonumber(legs.pt) > 0 then return nil end
-  local targets = cjson.decode(legs.tg)
+  local q, thr, pa, pt, tg, tgo =
+    args[L + LEG.q], args[L + LEG.thr], args[L + LEG.pa], args[L + LEG.pt], args[L + LEG.tg],
+    args[L + LEG.tgo]
+  if pa ~= '' and tonumber(pt) > 0 then return nil end
+  local targets = cjson.decode(tg)
   local t = targets[1]
-  local known = {}
   for _, b in ipairs(t.b) do -- in use: then defined too (ensure_bucket made it from it)
     if redis.call('HEXISTS', P .. 'bmade', b) == 0 then return nil end
     if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
-    known[b] = true
   end
   -- the buckets of its escalation steps and overflow must be defined (read_defs)
-  local later = {targets}
-  if legs.tgo ~= '' then later[2] = cjson.decode(legs.tgo) end
-  for _, list in ipairs(later) do
-    for _, target_n in ipairs(list) do
-      for _, b in ipairs(target_n.b) do
-        if not known[b] then
-          if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return nil end
-          known[b] = true
+  if #targets > 1 or tgo ~= '' then
+    local known, later = {}, {targets}
+    for _, b in ipairs(t.b) do known[b] = true end
+    if tgo ~= '' then later[2] = cjson.decode(tgo) end
+    for _, list in ipairs(later) do
+      for _, target_n in ipairs(list) do
+        for _, b in ipairs(target_n.b) do
+          if not known[b] then
+            if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return nil end
+            known[b] = true
+          end
         end
       end
     end
   end
-  local q = legs.q
-  local f = leg_fields(new_item_fields(args), legs)
-  f.pri, f.inq = I(t.p), '1' -- (retarget(), enter_queue())
-  redis.call('HSET', P .. 'keys', dk, id)
+  -- A key already taken (a retry) is the general path's, which answers with its item;
+  -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
+  if redis.call('HSETNX', P .. 'keys', dk, id) == 0 then return nil end
+  local seq, pri = I(redis.call('INCR', P .. 'seq')), I(t.p)
   redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
   count_move('', 'queued')
-  redis.call('HINCRBY', P .. 'recv', q .. '|' .. ch, 1)
-  f.hist = appended('[]', 'queued', '', q, '')
-  stream(event_text('queued', id, ch, q, 'queued', '', '', f.pri, NOWS, '', '', f.thr, ''))
-  local hset = {P .. 'i:' .. id}
-  for k, v in pairs(f) do
-    hset[#hset + 1] = k
-    hset[#hset + 1] = v
-  end
-  f.id = id -- (what schedule_leg and member read; not a field)
+  local qch = q .. '|' .. ch
+  -- The first arrival of a queue x channel also lists it among those with arrivals
+  -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
+  local first = redis.call('HINCRBY', P .. 'recv', qch, 1) == 1
+  local hist = appended('[]', 'queued', '', q, '')
+  stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
+  -- (what schedule_leg and member read)
+  local f = {id = id, seq = seq, enq = NOWS, thr = thr, nbf = args[L + LEG.nbf],
+    sa = args[L + LEG.sa], mw = args[L + LEG.mw], pa = pa, pt = pt}
   schedule_leg(f)
   local m = member(f)
-  redis.call('ZADD', P .. 'arr:' .. q .. '|' .. ch, I(math.floor(NOW * 1e6)), m)
-  redis.call('SADD', P .. 'arrk', q .. '|' .. ch)
+  redis.call('ZADD', P .. 'arr:' .. qch, I(math.floor(NOW * 1e6)), m)
+  if first then redis.call('SADD', P .. 'arrk', qch) end
   for _, b in ipairs(t.b) do redis.call('ZADD', P .. 'b:' .. b, t.s, m) end
-  redis.call('HSET', unpack(hset))
+  -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
+  -- general path's), spelled out: building them as a table and copying it into HSET
+  -- arguments cost ingest ~70k instructions (a sixth), in table growth and its collection.
+  -- test_differential compares every field both paths write.
+  redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', 'queued',
+    'tok', '0', 'ag', '', 'aat', '', 'disp', '', 'pref', '', 'inq', '1', 'seq', seq,
+    'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'hist', hist,
+    'q', q, 'thr', thr, 'nbf', f.nbf, 'mw', f.mw, 'due', args[L + LEG.due], 'pa', pa,
+    'pt', pt, 'sa', f.sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
+    'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
   return {'1', id, 'queued'}
 end
 
@@ -1062,15 +1105,17 @@ local function held_view(r, st, hist, disp)
   return {r[11], r[12], st, r[5], r[9], r[6], r[13], r[2], disp, r[15], hist}
 end
 
--- HSET arguments for the agent `aid` taking (d = 1) or giving back (d = -1) one `ch` item,
--- as hold() and release() count it, from its current counts (strings) and 'blk'.
-local function capacity_changes(aid, ch, d, act, nheld, bh, blk)
-  local changes = {P .. 'a:' .. aid, ACT[ch], I(tonumber(act) + d), 'nheld',
-    I(tonumber(nheld) + d)}
+-- The agent `aid` taking (d = 1) or giving back (d = -1) one `ch` item, as hold() and
+-- release() count it, from its current counts (strings) and 'blk': one HSET, which also
+-- writes the further field/value pairs given. (Arguments, not a table: tables built and
+-- collected per call were a large part of these functions' cost.)
+local function write_capacity(aid, ch, d, act, nheld, bh, blk, ...)
+  local key, new_act, new_held = P .. 'a:' .. aid, I(tonumber(act) + d), I(tonumber(nheld) + d)
   if blocks(blk, ch) then
-    changes[#changes + 1], changes[#changes + 2] = 'bh', I(tonumber(bh) + d)
+    redis.call('HSET', key, ACT[ch], new_act, 'nheld', new_held, 'bh', I(tonumber(bh) + d), ...)
+  else
+    redis.call('HSET', key, ACT[ch], new_act, 'nheld', new_held, ...)
   end
-  return changes
 end
 
 local function fast_accept(args)
@@ -1104,21 +1149,21 @@ local function fast_complete(args)
     disp, r[8], ''))
   finish({id = id})
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
-  local changes = capacity_changes(aid, ch, -1, a[7], a[5], a[6], a[4])
-  changes[#changes + 1], changes[#changes + 2] = IDLE[ch], NOWS
   if from == 'wrap_up' then
     local wrap = tonumber(a[3])
-    changes[#changes + 1], changes[#changes + 2] = 'wrap', I(wrap - 1)
+    write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS, 'wrap', I(wrap - 1))
     -- shown(): wrap-up while any is wrapping up (and not offline)
     if wrap == 1 and a[8] ~= 'offline' then
       stream(presence_text(aid, a[8], 'wrap_up', a[9] or ''))
     end
+  else
+    write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS)
   end
-  redis.call('HSET', unpack(changes))
   count_move(from, 'completed')
   return held_view(r, 'completed', hist, disp)
 end
 
+local PULLED = {}
 local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 'seq', 'pref', 'ovf',
   'sapp', 'tg', 'hist'}
 
@@ -1129,7 +1174,10 @@ local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 's
 local function fast_pull(aid)
   local r = redis.call('HMGET', P .. 'a:' .. aid, unpack(AGENT_PULL))
   if not r[1] then return nil end
-  local a = {id = aid} -- (a plain table: can_take and best_member only read it)
+  -- A plain table, the same one every call (can_take and best_member only read it, and
+  -- nothing keeps it): a new one would grow and be collected on every pull.
+  local a = PULLED
+  a.id = aid
   for i = 1, #AGENT_PULL do a[AGENT_PULL[i]] = r[i] end
   if a.pres ~= 'available' or a.ao == '1' or a.nidx ~= '0' then return nil end
   local m, preferred = best_member(a, false)
@@ -1149,13 +1197,13 @@ local function fast_pull(aid)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
   local ntok = I(tonumber(tok) + 1)
   local expires = NOW + OFFER_TIMEOUT
-  timer(expires, TIMER_OFFER, id, tonumber(ntok))
+  timer(expires, TIMER_OFFER, id, ntok)
   local at, detail = offer_expiry(expires)
   stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, enq, aat or '',
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
     'hist', appended(hist, 'reserved', aid, q, '~pull'))
-  redis.call('HSET', unpack(capacity_changes(aid, ch, 1, a[ACT[ch]], a.nheld, a.bh, a.blk)))
+  write_capacity(aid, ch, 1, a[ACT[ch]], a.nheld, a.bh, a.blk)
   count_move('queued', 'reserved')
   return {id, aid, ch, q, NOWS, at}
 end
