@@ -1164,8 +1164,8 @@ local function fast_complete(args)
 end
 
 local PULLED = {}
-local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 'seq', 'pref', 'ovf',
-  'sapp', 'tg', 'hist'}
+local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 'pref', 'ovf', 'sapp',
+  'tg', 'hist'}
 
 -- A pull-mode agent's pull: nil when the general path must take it (an agent not
 -- available, in push mode or indexed as ready; work waiting for it as preferred agent;
@@ -1185,7 +1185,7 @@ local function fast_pull(aid)
   if preferred then return nil end
   local id = member_id(m)
   local key = P .. 'i:' .. id
-  local st, ch, q, tok, enq, aat, thr, pri, inq, seq, pref, ovf, sapp, tg, hist =
+  local st, ch, q, tok, enq, aat, thr, pri, inq, pref, ovf, sapp, tg, hist =
     unpack(redis.call('HMGET', key, unpack(PULL_ITEM)))
   if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not pri or not hist then
     return nil
