@@ -210,9 +210,9 @@ class RoutingEngine:
         for index, step in enumerate(item.plan.steps):
             self._timer(start + step.after, _Timer.STEP, item.id, token * 100 + index)
         threshold = item.deadline.threshold
+        # (the breach timer is set when this one fires on unanswered work: _on_at_risk)
         self._timer(start + threshold * item.deadline.near_breach_fraction, _Timer.AT_RISK,
                     item.id, token)
-        self._timer(start + threshold, _Timer.BREACH, item.id, token)
         max_wait = self._max_wait(item)
         if max_wait is not None:
             self._timer(start + max_wait, _Timer.MAX_WAIT, item.id, token)
@@ -910,6 +910,12 @@ class RoutingEngine:
         if item.at_risk:
             return
         item.at_risk = True
+        # Breach follows at-risk (near_breach is a fraction in (0, 1]) and matters only to
+        # work still unanswered then, so its timer is set here rather than at leg start:
+        # most work is answered before it is at risk, and a timer per arrival would mostly
+        # fire on finished work.
+        self._timer(item.enqueued_at + item.deadline.threshold, _Timer.BREACH, item.id,
+                    item.seq)
         self._emit(EventKind.SLA_AT_RISK, item, now, item.status)
         # Near breach: bring the plan's next escalation step forward.
         if item.steps_applied < len(item.plan.steps):

@@ -48,7 +48,7 @@ differential state machine):
 - `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
-Rolling deploys: the stored layout has changed four times, and workers of different layouts
+Rolling deploys: the stored layout has changed five times, and workers of different layouts
 must not serve one site together for long. Upgrade every worker, then resume; or accept
 that, until all are upgraded, the figures listed here can be wrong. Routing stays
 atomic and no interaction is lost or double-assigned:
@@ -70,7 +70,12 @@ atomic and no interaction is lost or double-assigned:
   field 'e' (it was a field per attribute, still read by newer workers): entries an
   older worker appends to the list of an item already moved are missing from newer
   workers' views, and an older worker skips (and logs) the newer stream entries, so its
-  SSE listeners miss the events newer workers make.
+  SSE listeners miss the events newer workers make;
+- an SLA breach timer is set when the work's at-risk timer fires (it was set with it,
+  at leg start): an older worker firing the at-risk timer of work a newer one took in
+  sets none, so that work raises no `sla_breached` event and the breach counts miss it
+  (service level itself is measured from answer times and stays right); work an older
+  worker took in may get a second breach timer, which does nothing.
 
 Live configuration (`upsert_*`, `remove_agent`) updates this worker and Redis. The
 runtime announces each change with its content (JSON) on `or:{site}:config`
@@ -86,9 +91,9 @@ value between Redis and Lua costs ~2k instructions (~1k per reply field), so the
 read only the fields a transition uses and return events as one JSON text; the common
 cases of ingest, pull, accept and complete take straight-line versions of the general
 path (`fast_paths`, on by default; off only for the tests that compare the two). Of the
-~1.29M server instructions of a lifecycle, the commands it issues (with the FCALL and
-redis.call machinery) are ~0.61M and the Lua around them the rest (bench.redis replays
-the commands alone); see bench/README.md for the figures.
+server instructions of a lifecycle, about half are the commands it issues (with the FCALL
+and redis.call machinery) and half the Lua around them (bench.redis replays the commands
+alone); see bench/README.md for the figures.
 """
 
 from __future__ import annotations

@@ -490,8 +490,8 @@ local function schedule_leg(it)
     end
   end
   local threshold = num(it, 'thr')
+  -- (the breach timer is set when this one fires on unanswered work, as in the engine)
   timer(start + threshold * num(it, 'nbf'), TIMER_AT_RISK, it.id, token)
-  timer(start + threshold, TIMER_BREACH, it.id, token)
   if it.mw ~= '' then timer(start + tonumber(it.mw), TIMER_MAX_WAIT, it.id, token) end
   if it.pa ~= '' and num(it, 'pt') > 0 then
     timer(NOW + num(it, 'pt'), TIMER_PREFERRED, it.id, token)
@@ -795,6 +795,7 @@ local function fire_leg_timer(kind, it)
   if kind == TIMER_AT_RISK then
     if it.risk == '1' then return end
     set(it, 'risk', '1')
+    timer(num(it, 'enq') + num(it, 'thr'), TIMER_BREACH, it.id, it.seq) -- (engine._on_at_risk)
     emit('sla_at_risk', it, it.st)
     local nsteps = #cjson.decode(it.sa)
     if num(it, 'sapp') < nsteps then escalate(it, num(it, 'sapp') + 1) end

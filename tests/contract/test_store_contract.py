@@ -344,3 +344,52 @@ async def test_many_timers_due_at_once_fire_in_order_and_skip_finished_work(
         status = (await store.get(interaction_id)).status
         assert status is (Status.CANCELLED if interaction_id in cancelled else Status.EXPIRED)
     assert await store.run_timers() == 0
+
+
+async def test_breach_follows_at_risk_on_work_still_unanswered(
+    store: Store, clock: VirtualClock
+) -> None:
+    # At-risk comes at near_breach x threshold and breach at the threshold, to work not
+    # yet answered then; work answered before gets neither. Both stores set the breach
+    # timer only when at-risk fires, so work reserved at that moment and handed back
+    # later must still breach on time.
+    from router.deadlines import Deadline
+
+    class Deadlines:
+        def deadline(
+            self, team: str, channel: Channel, sla_class: str | None, public: bool
+        ) -> Deadline:
+            return Deadline(threshold=100.0, near_breach_fraction=0.8)
+
+    events: list[Event] = []
+    store.subscribe(events.append)
+    store.set_deadlines(Deadlines())
+    start = clock.now
+    await store.set_presence("alice", Presence.AVAILABLE, auto_offer=False)
+    for interaction_id in ("answered", "handed_back", "waiting"):
+        await store.ingest(make_interaction(Channel.VOICE, id=interaction_id),
+                           RoutingPlan("billing"))
+    first = await store.pull("alice")
+    assert first is not None and first.interaction_id == "answered"
+    await store.accept("alice", "answered")
+    await store.complete("alice", "answered", "resolved")
+    clock.advance(75)
+    second = await store.pull("alice")
+    assert second is not None and second.interaction_id == "handed_back"
+    clock.advance(5)
+    await store.run_timers()
+    clock.advance(2)
+    await store.reject("alice", "handed_back", "wrong queue")
+    clock.advance(18)
+    await store.run_timers()
+    sla = sorted((e.interaction_id, e.kind.value, e.at - start) for e in events
+                 if isinstance(e, InteractionEvent)
+                 and e.kind in (EventKind.SLA_AT_RISK, EventKind.SLA_BREACHED))
+    assert sla == [
+        ("handed_back", "sla_at_risk", 80.0), ("handed_back", "sla_breached", 100.0),
+        ("waiting", "sla_at_risk", 80.0), ("waiting", "sla_breached", 100.0),
+    ]
+    clock.advance(3600)
+    await store.run_timers()
+    assert not [e for e in events if isinstance(e, InteractionEvent)
+                and e.interaction_id == "answered" and e.kind.value.startswith("sla_")]
