@@ -436,8 +436,9 @@ end
 -- sequence number. A call takes one INCR for a block of 100 (tseq * 100 + index) instead
 -- of one per timer; numbers stay increasing across calls, and past the numbers older
 -- workers gave out (they used tseq itself).
--- `token`: a number, or the '%d' text of one (an item's seq, as kept).
-local function timer(due, kind, id, token)
+-- `token`: a number, or the '%d' text of one (an item's seq, as kept); `due_text`: F(due)
+-- when the caller has it already.
+local function timer(due, kind, id, token, due_text)
   if TSEQ == nil or TIDX >= 99 then
     TSEQ, TIDX = redis.call('INCR', P .. 'tseq'), 0
   else
@@ -446,7 +447,8 @@ local function timer(due, kind, id, token)
   local n = TSEQ * 100 + TIDX
   TSET = TSET + 1
   if type(token) == 'number' then token = I(token) end
-  redis.call('ZADD', P .. 'timers', F(due), string.format('%016d:%d:%s:%s', n, kind, token, id))
+  redis.call('ZADD', P .. 'timers', due_text or F(due),
+    string.format('%016d:%d:%s:%s', n, kind, token, id))
 end
 
 local function finish(it)
@@ -658,10 +660,10 @@ reserve = function(it, a, offer)
   add(it, 'tok', 1)
   hold(a, it)
   local expires = NOW + OFFER_TIMEOUT
-  timer(expires, TIMER_OFFER, it.id, num(it, 'tok'))
+  local at, detail = offer_expiry(expires)
+  timer(expires, TIMER_OFFER, it.id, num(it, 'tok'), at)
   local why = offer and 'offer' or 'pull'
   record(it, 'reserved', a.id, why)
-  local at, detail = offer_expiry(expires)
   emit('reserved', it, 'queued', a.id, why, detail)
   return {it.id, a.id, it.ch, it.q, NOWS, at}
 end
@@ -1198,8 +1200,8 @@ local function fast_pull(aid)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
   local ntok = I(tonumber(tok) + 1)
   local expires = NOW + OFFER_TIMEOUT
-  timer(expires, TIMER_OFFER, id, ntok)
   local at, detail = offer_expiry(expires)
+  timer(expires, TIMER_OFFER, id, ntok, at)
   stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, enq, aat or '',
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
