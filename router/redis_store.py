@@ -392,7 +392,10 @@ class RedisStore:
             raise _error(reply[1])
         if reply[1] and self.bus.active:
             self._publish(reply[1])
-        return reply[2]
+        # The result: the reply's elements after the events. A table result's elements
+        # come there (one table less for Redis to convert), any other result as the one
+        # element.
+        return reply[2:]
 
     def _publish(self, raw: str) -> None:
         for event in json.loads(raw):
@@ -498,7 +501,8 @@ class RedisStore:
 
     async def pull(self, agent_id: str) -> Reservation | None:
         now = self.clock()
-        return _reservation(await self._fcall("pull", [agent_id], now))
+        raw = await self._fcall("pull", [agent_id], now)
+        return _reservation(None if raw == [None] else raw)
 
     async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
         return self._view(await self._fcall("accept", [agent_id, interaction_id], self.clock()))
@@ -581,7 +585,8 @@ class RedisStore:
         # The service's timer loop must outlive a Redis outage: nothing fires while Redis
         # is down, and the loop retries on its next turn.
         try:
-            fired = int(await self._fcall("tick", [], self.clock()))
+            (fired_text,) = await self._fcall("tick", [], self.clock())
+            fired = int(fired_text)
             # The service's timer loop runs at least once a second: refresh the snapshot
             # the synchronous Prometheus collector reads (`latest_snapshot`) at that pace.
             if time.monotonic() - self._snapshot_taken >= SNAPSHOT_EVERY:
@@ -593,7 +598,7 @@ class RedisStore:
 
     async def next_timer_at(self) -> float | None:
         try:
-            raw = await self._fcall("next_timer", [], self.clock())
+            (raw,) = await self._fcall("next_timer", [], self.clock())
         except StoreUnavailable:
             return None  # the service then sleeps its maximum and tries again
         return None if not raw else float(raw)

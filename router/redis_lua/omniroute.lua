@@ -48,8 +48,18 @@ local function dec(s) if s == nil or s == '' then return nil end return string.s
 -- Only a cache: every call still carries its settings, so nothing depends on history.
 local PARSED = nil
 
+-- K[name]: the site-wide key P .. name, made once per site prefix rather than
+-- concatenated (a new string, hashed and interned) at every use.
+local SITE_KEYS = {'agents', 'arrk', 'bdef', 'bmade', 'cnt', 'counts', 'events', 'fin', 'keyexp',
+  'keys', 'recv', 'seq', 'timers', 'tseq'}
+local K = {}
+
 local function setup(keys, args)
-  P = keys[1]
+  if keys[1] ~= P then
+    P = keys[1]
+    K = {}
+    for i = 1, #SITE_KEYS do K[SITE_KEYS[i]] = P .. SITE_KEYS[i] end
+  end
   NOWS = args[1]
   NOW = tonumber(NOWS)
   -- The per-call tables, new only when the last call left something in them: most calls
@@ -211,7 +221,7 @@ local function flush()
   flush_table(P .. 'i:', ITEMS)
   flush_table(P .. 'a:', AGENTS)
   for k, n in pairs(MOVES) do
-    redis.call('HINCRBY', P .. 'cnt', k, n)
+    redis.call('HINCRBY', K.cnt, k, n)
     MOVES[k] = nil -- (emptied in place for the next call)
   end
 end
@@ -223,7 +233,7 @@ end
 -- listpack entry, and the reply then needs no second encoding of the same event.
 local function stream(e)
   EV[#EV + 1] = e
-  redis.call('XADD', P .. 'events', 'MAXLEN', '~', MAXLEN, '*', 'e', e)
+  redis.call('XADD', K.events, 'MAXLEN', '~', MAXLEN, '*', 'e', e)
 end
 
 local function target(it)
@@ -389,8 +399,8 @@ end
 -- engine._bucket: a bucket comes to exist when work first enters it; every agent the
 -- bucket's definition admits learns of it, and the ready ones are indexed once.
 local function ensure_bucket(bkey, ch)
-  if redis.call('HSETNX', P .. 'bmade', bkey, '1') == 0 then return end
-  local def = cjson.decode(redis.call('HGET', P .. 'bdef', bkey))
+  if redis.call('HSETNX', K.bmade, bkey, '1') == 0 then return end
+  local def = cjson.decode(redis.call('HGET', K.bdef, bkey))
   for _, pair in ipairs(def) do
     local aid, prof = pair[1], pair[2]
     redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
@@ -440,23 +450,23 @@ end
 -- when the caller has it already.
 local function timer(due, kind, id, token, due_text)
   if TSEQ == nil or TIDX >= 99 then
-    TSEQ, TIDX = redis.call('INCR', P .. 'tseq'), 0
+    TSEQ, TIDX = redis.call('INCR', K.tseq), 0
   else
     TIDX = TIDX + 1
   end
   local n = TSEQ * 100 + TIDX
   TSET = TSET + 1
   if type(token) == 'number' then token = I(token) end
-  redis.call('ZADD', P .. 'timers', due_text or F(due),
+  redis.call('ZADD', K.timers, due_text or F(due),
     string.format('%016d:%d:%s:%s', n, kind, token, id))
 end
 
 local function finish(it)
   redis.call('DEL', P .. 'rj:' .. it.id)
-  local finished = redis.call('RPUSH', P .. 'fin', it.id)
+  local finished = redis.call('RPUSH', K.fin, it.id)
   while finished > RETAIN do
     finished = finished - 1
-    local old = redis.call('LPOP', P .. 'fin')
+    local old = redis.call('LPOP', K.fin)
     redis.call('DEL', P .. 'i:' .. old, P .. 'h:' .. old) -- (h: of an older layout)
     local cached = ITEMS[old]
     if cached ~= nil then cached._gone = true end
@@ -559,7 +569,7 @@ enter_queue = function(it)
   -- integers, while a fractional one is text that every insert re-parses (strtod) for
   -- each member it walks past. The exact time is the head item's 'enq' (op_snapshot).
   redis.call('ZADD', P .. 'arr:' .. it.q .. '|' .. it.ch, I(math.floor(num(it, 'enq') * 1e6)), m)
-  redis.call('SADD', P .. 'arrk', it.q .. '|' .. it.ch)
+  redis.call('SADD', K.arrk, it.q .. '|' .. it.ch)
   local pref = preferred_agent(it)
   if pref ~= nil then
     set(it, 'pref', pref)
@@ -846,15 +856,22 @@ local function agent_view(a)
   return {shown(a), a.rsn, a.ao, redis.call('HGETALL', P .. 'ah:' .. a.id), active, a.miss}
 end
 
--- The events travel as one JSON text (an array of the encoded events), '' when none:
--- Redis converts a reply table by table, field by field (~1k instructions a field and
--- ~6k a table), so one string costs a fraction of the nested tables.
+-- A reply: {'ok', events, the result...}. The events travel as one JSON text (an array
+-- of the encoded events), '' when none; a table result's elements follow them in the
+-- same table, any other result is the one element after them. Redis converts a reply
+-- table by table, field by field (~1k instructions a field and ~3k a table), so one
+-- string costs a fraction of nested tables, and one table less is ~3k fewer.
+local function reply(events, result)
+  if type(result) ~= 'table' then return {'ok', events, result} end
+  return {'ok', events, unpack(result)}
+end
+
 local function done(result)
   flush()
-  if #EV == 0 then return {'ok', '', result} end
+  if #EV == 0 then return reply('', result) end
   local events = '[' .. table.concat(EV, ',') .. ']'
   for i = #EV, 1, -1 do EV[i] = nil end -- (emptied in place for the next call)
-  return {'ok', events, result}
+  return reply(events, result)
 end
 
 local function fail(...) return {'err', {...}} end
@@ -900,12 +917,12 @@ end
 -- Bucket definitions the caller sent arrive as one JSON object (key -> admitted agents);
 -- returns a bucket of the leg whose definition Redis does not have, if any.
 local function read_defs(defs_json, legs)
-  for k, v in pairs(cjson.decode(defs_json)) do redis.call('HSETNX', P .. 'bdef', k, v) end
+  for k, v in pairs(cjson.decode(defs_json)) do redis.call('HSETNX', K.bdef, k, v) end
   for _, field in ipairs({'tg', 'tgo'}) do
     if legs[field] ~= nil and legs[field] ~= '' then
       for _, t in ipairs(cjson.decode(legs[field])) do
         for _, b in ipairs(t.b) do
-          if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return b end
+          if redis.call('HEXISTS', K.bdef, b) == 0 then return b end
         end
       end
     end
@@ -914,14 +931,14 @@ local function read_defs(defs_json, legs)
 end
 
 local function expire_idempotency_keys()
-  local due = redis.call('ZRANGEBYSCORE', P .. 'keyexp', '-inf', NOWS)
+  local due = redis.call('ZRANGEBYSCORE', K.keyexp, '-inf', NOWS)
   if #due == 0 then return end
-  redis.call('ZREMRANGEBYSCORE', P .. 'keyexp', '-inf', NOWS) -- (exactly `due`)
+  redis.call('ZREMRANGEBYSCORE', K.keyexp, '-inf', NOWS) -- (exactly `due`)
   for _, k in ipairs(due) do
-    local id = redis.call('HGET', P .. 'keys', k)
+    local id = redis.call('HGET', K.keys, k)
     if id then
       local st = redis.call('HGET', P .. 'i:' .. id, 'st')
-      if not st or FINAL[st] then redis.call('HDEL', P .. 'keys', k) end
+      if not st or FINAL[st] then redis.call('HDEL', K.keys, k) end
     end
   end
 end
@@ -931,7 +948,7 @@ end
 -- 'pri'). Returns `f`.
 local function leg_fields(f, legs)
   for k, v in pairs(legs) do f[k] = v end
-  f.seq, f.enq = I(redis.call('INCR', P .. 'seq')), NOWS
+  f.seq, f.enq = I(redis.call('INCR', K.seq)), NOWS
   f.sapp, f.risk, f.brk, f.ovf = '0', '0', '0', '0'
   return f
 end
@@ -988,7 +1005,7 @@ local function fast_ingest(args)
   local targets = cjson.decode(tg)
   local t = targets[1]
   for _, b in ipairs(t.b) do -- in use: then defined too (ensure_bucket made it from it)
-    if redis.call('HEXISTS', P .. 'bmade', b) == 0 then return nil end
+    if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
     if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
   end
   -- the buckets of its escalation steps and overflow must be defined (read_defs)
@@ -1000,7 +1017,7 @@ local function fast_ingest(args)
       for _, target_n in ipairs(list) do
         for _, b in ipairs(target_n.b) do
           if not known[b] then
-            if redis.call('HEXISTS', P .. 'bdef', b) == 0 then return nil end
+            if redis.call('HEXISTS', K.bdef, b) == 0 then return nil end
             known[b] = true
           end
         end
@@ -1009,14 +1026,14 @@ local function fast_ingest(args)
   end
   -- A key already taken (a retry) is the general path's, which answers with its item;
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
-  if redis.call('HSETNX', P .. 'keys', dk, id) == 0 then return nil end
-  local seq, pri = I(redis.call('INCR', P .. 'seq')), I(t.p)
-  redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
+  if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
+  local seq, pri = I(redis.call('INCR', K.seq)), I(t.p)
+  redis.call('ZADD', K.keyexp, F(NOW + IDEM_TTL), dk)
   count_move('', 'queued')
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
   -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
-  local first = redis.call('HINCRBY', P .. 'recv', qch, 1) == 1
+  local first = redis.call('HINCRBY', K.recv, qch, 1) == 1
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
   -- (what schedule_leg and member read)
@@ -1025,7 +1042,7 @@ local function fast_ingest(args)
   schedule_leg(f)
   local m = member(f)
   redis.call('ZADD', P .. 'arr:' .. qch, I(math.floor(NOW * 1e6)), m)
-  if first then redis.call('SADD', P .. 'arrk', qch) end
+  if first then redis.call('SADD', K.arrk, qch) end
   for _, b in ipairs(t.b) do redis.call('ZADD', P .. 'b:' .. b, t.s, m) end
   -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
   -- general path's), spelled out: building them as a table and copying it into HSET
@@ -1047,7 +1064,7 @@ local function op_ingest(keys, args)
   if created then return done(created) end
   local dk, id, ch, queue_ok = args[BASE + 1], args[BASE + 2], args[BASE + 3], args[BASE + 4]
   expire_idempotency_keys()
-  local existing = redis.call('HGET', P .. 'keys', dk)
+  local existing = redis.call('HGET', K.keys, dk)
   if existing then
     local st = redis.call('HGET', P .. 'i:' .. existing, 'st') or 'completed'
     return done({'0', existing, st})
@@ -1063,11 +1080,11 @@ local function op_ingest(keys, args)
   ITEMS[id] = it
   for k, v in pairs(new_item_fields(args)) do set(it, k, v) end
   start_leg(it, legs)
-  redis.call('HSET', P .. 'keys', dk, id)
-  redis.call('ZADD', P .. 'keyexp', F(NOW + IDEM_TTL), dk)
+  redis.call('HSET', K.keys, dk, id)
+  redis.call('ZADD', K.keyexp, F(NOW + IDEM_TTL), dk)
   count_move('', 'queued')
   -- arrivals per first queue x channel: the interactions_received_total counter
-  redis.call('HINCRBY', P .. 'recv', it.q .. '|' .. ch, 1)
+  redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, 1)
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it)
@@ -1355,7 +1372,7 @@ end
 local function op_tick(keys, args)
   setup(keys, args)
   local fired = 0
-  local key = P .. 'timers'
+  local key = K.timers
   local again = true
   while again do
     local page = redis.call('ZRANGE', key, '-inf', NOWS, 'BYSCORE', 'LIMIT', 0, 64)
@@ -1395,7 +1412,7 @@ local function op_init(keys, args)
     create_agent(key)
     redis.call('HSET', key, 'blk', blk)
     for j, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'cap:' .. ch, args[i + 1 + j]) end
-    redis.call('SADD', P .. 'agents', aid)
+    redis.call('SADD', K.agents, aid)
     i = i + 2 + #CHANNELS
   end
   return done(false)
@@ -1405,7 +1422,7 @@ end
 -- bucket key -> proficiency score, or nil when the agent may not serve it), so buckets
 -- created later (escalations, overflow) admit by the new profile too.
 local function rewrite_definitions(aid, admitted)
-  local defs = redis.call('HGETALL', P .. 'bdef')
+  local defs = redis.call('HGETALL', K.bdef)
   for i = 1, #defs, 2 do
     local out = {}
     for _, pair in ipairs(cjson.decode(defs[i + 1])) do
@@ -1415,7 +1432,7 @@ local function rewrite_definitions(aid, admitted)
     if prof ~= nil then out[#out + 1] = {aid, tonumber(prof)} end
     local encoded = '[]'
     if #out > 0 then encoded = cjson.encode(out) end
-    redis.call('HSET', P .. 'bdef', defs[i], encoded)
+    redis.call('HSET', K.bdef, defs[i], encoded)
   end
 end
 
@@ -1425,7 +1442,7 @@ local function op_upsert_agent(keys, args)
   setup(keys, args)
   local aid, blk = args[BASE + 1], args[BASE + 2]
   create_agent(P .. 'a:' .. aid)
-  redis.call('SADD', P .. 'agents', aid)
+  redis.call('SADD', K.agents, aid)
   local a = agent(aid)
   set(a, 'blk', blk)
   for j, ch in ipairs(CHANNELS) do set(a, 'cap:' .. ch, args[BASE + 2 + j]) end
@@ -1436,7 +1453,7 @@ local function op_upsert_agent(keys, args)
   for j = 0, n - 1 do
     local bkey, ch, prof = args[i + 1 + 3 * j], args[i + 2 + 3 * j], args[i + 3 + 3 * j]
     admitted[bkey] = prof
-    if redis.call('HEXISTS', P .. 'bmade', bkey) == 1 then
+    if redis.call('HEXISTS', K.bmade, bkey) == 1 then
       redis.call('SADD', P .. 'abk:' .. aid .. ':' .. ch, bkey)
       redis.call('HSET', P .. 'bp:' .. bkey, aid, prof)
     end
@@ -1462,7 +1479,7 @@ local function op_remove_agent(keys, args)
   end
   leave_buckets(a)
   rewrite_definitions(a.id, {})
-  redis.call('SREM', P .. 'agents', a.id)
+  redis.call('SREM', K.agents, a.id)
   redis.call('DEL', P .. 'a:' .. a.id, P .. 'ah:' .. a.id, P .. 'ax:' .. a.id)
   a._gone = true
   return done(false)
@@ -1473,26 +1490,26 @@ local function op_get(keys, args)
   setup(keys, args)
   local it = item(args[BASE + 1])
   if it == nil then return fail('unknown_interaction', args[BASE + 1]) end
-  return {'ok', '', item_view(it)}
+  return reply('', item_view(it))
 end
 
 local function op_agent(keys, args)
   setup(keys, args)
   local a = agent(args[BASE + 1])
   if a == nil then return fail('unknown_agent', args[BASE + 1]) end
-  return {'ok', '', agent_view(a)}
+  return reply('', agent_view(a))
 end
 
 local function op_next_timer(keys, args)
   local h = redis.call('ZRANGE', keys[1] .. 'timers', 0, 0, 'WITHSCORES')
-  if #h == 0 then return {'ok', '', false} end
-  return {'ok', '', h[2]}
+  if #h == 0 then return reply('', false) end
+  return reply('', h[2])
 end
 
 local function op_snapshot(keys, args)
   setup(keys, args)
   local queues = {}
-  for _, qc in ipairs(redis.call('SMEMBERS', P .. 'arrk')) do
+  for _, qc in ipairs(redis.call('SMEMBERS', K.arrk)) do
     local key = P .. 'arr:' .. qc
     local head = redis.call('ZRANGE', key, 0, 0)
     local oldest = ''
@@ -1500,7 +1517,7 @@ local function op_snapshot(keys, args)
     queues[#queues + 1] = {qc, I(redis.call('ZCARD', key)), oldest}
   end
   local agents = {}
-  for _, aid in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+  for _, aid in ipairs(redis.call('SMEMBERS', K.agents)) do
     local a = agent(aid)
     agents[#agents + 1] = {aid, shown(a), a.pres, a.nheld}
   end
@@ -1509,9 +1526,9 @@ local function op_snapshot(keys, args)
     if counts[st] == nil then counts[st] = 0; order[#order + 1] = st end
     counts[st] = counts[st] + n
   end
-  local legacy = redis.call('HGETALL', P .. 'counts')
+  local legacy = redis.call('HGETALL', K.counts)
   for i = 1, #legacy, 2 do bump(legacy[i], tonumber(legacy[i + 1])) end
-  local moves = redis.call('HGETALL', P .. 'cnt')
+  local moves = redis.call('HGETALL', K.cnt)
   for i = 1, #moves, 2 do
     local from, to = string.match(moves[i], '^(.*)>(.*)$')
     local n = tonumber(moves[i + 1])
@@ -1520,7 +1537,7 @@ local function op_snapshot(keys, args)
   end
   local flat = {}
   for _, st in ipairs(order) do flat[#flat + 1] = st; flat[#flat + 1] = I(counts[st]) end
-  return {'ok', '', {queues, agents, flat, redis.call('HGETALL', P .. 'recv')}}
+  return reply('', {queues, agents, flat, redis.call('HGETALL', K.recv)})
 end
 
 local function reg(name, fn, readonly)
