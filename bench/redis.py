@@ -51,6 +51,8 @@ from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from router.redis_store import RedisStore
     from router.work import Reservation
 
@@ -594,6 +596,13 @@ class _Callgrind(DevServer):
         self._control("-i", "on")
         self._control("-z")
 
+    def pause(self) -> None:
+        """Stop counting until `resume` (between `begin` and `end`)."""
+        self._control("-i", "off")
+
+    def resume(self) -> None:
+        self._control("-i", "on")
+
     def end(self) -> int:
         """Instructions since `begin`; instrumentation off again."""
         before = set(self.dir.iterdir())
@@ -667,6 +676,54 @@ async def _deferred(url: str, agents: int, rounds: int, meter: _Meter) -> dict[s
             "timers_per_lifecycle": fired / lifecycles}
 
 
+#: the calls of the 4-call lifecycle, in order, as `--callgrind` counts them one by one
+OPERATIONS = ("ingest", "pull", "accept", "complete")
+
+
+async def _per_operation(url: str, target: str, agents: int, rounds: int, warm: int,
+                         server: _Callgrind) -> float:
+    """Server instructions per call of `target` (one of OPERATIONS), counted alone: each
+    round, every agent's ingest, then every agent's pull, accept and complete, each step
+    `agents` concurrent calls; only the steps of `target` after `warm` rounds are metered."""
+    names = [f"b{n}" for n in range(agents)]
+    store = await _open_store(url, names, agents)
+    held: dict[str, Reservation | None] = {}
+
+    async def pull(aid: str) -> None:
+        held[aid] = await store.pull(aid)
+
+    def interaction(aid: str) -> str:
+        reservation = held[aid]
+        assert reservation is not None, "every agent gets one interaction a round"
+        return reservation.interaction_id
+
+    def calls(op: str, round_no: int) -> list[Awaitable[Any]]:
+        if op == "ingest":
+            return [_ingest(store, f"{aid}-{round_no}") for aid in names]
+        if op == "pull":
+            return [pull(aid) for aid in names]
+        if op == "accept":
+            return [store.accept(aid, interaction(aid)) for aid in names]
+        return [store.complete(aid, interaction(aid), "done") for aid in names]
+
+    measured = 0
+    server.begin()
+    server.pause()
+    for round_no in range(rounds):
+        for op in OPERATIONS:
+            counted = round_no >= warm and op == target
+            if counted:
+                server.resume()
+            await asyncio.gather(*calls(op, round_no))
+            if counted:
+                server.pause()
+                measured += agents
+    server.resume()  # (end() reads the totals and turns counting off)
+    instructions = server.end()
+    await store.close()
+    return instructions / measured
+
+
 def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str, Any]:
     from router.service import run as run_async
 
@@ -685,6 +742,11 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
             results[flow] = row
         _flush(server.url)
         results["deferred"] = run_async(_deferred(server.url, agents, count // agents, server))
+        results["operations"] = {}
+        for op in OPERATIONS:
+            _flush(server.url)
+            results["operations"][op] = run_async(
+                _per_operation(server.url, op, agents, count // agents + 5, 5, server))
     finally:
         server.stop()
     return results
@@ -709,6 +771,9 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
         f" on finished work, its idempotency key expiring):"
         f" {later['instructions_per_lifecycle']/1e6:.3f}M per lifecycle."
     )
+    operations = results["operations"]
+    lines.append("Per operation of the 4-call lifecycle, counted alone: " + ", ".join(
+        f"{op} {operations[op]/1e3:.1f}k" for op in OPERATIONS) + " instructions per call.")
     return "\n".join(lines)
 
 
