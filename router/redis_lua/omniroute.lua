@@ -201,7 +201,20 @@ local function set(t, f, v)
   t._d[f] = true
 end
 local function num(t, f) return tonumber(t[f]) end
-local function add(t, f, d) set(t, f, I(tonumber(t[f]) + d)) end
+
+-- The text of a count (the '%d' text of a whole number) plus d = 1 or -1, from tables
+-- filled as counts occur (up to 999): tonumber is a strtod and I() a format, and
+-- transitions move counts (tokens, capacity in use) by one all the time.
+local AFTER = {[1] = {}, [-1] = {}}
+local function moved(count, d)
+  local known = AFTER[d]
+  local r = known and known[count]
+  if r then return r end
+  r = I(tonumber(count) + d)
+  if known and #count < 4 then known[count] = r end
+  return r
+end
+local function add(t, f, d) set(t, f, moved(t[f], d)) end
 
 local function flush_table(prefix, tables)
   for id, t in pairs(tables) do
@@ -323,10 +336,15 @@ end
 local function blocks(blk, ch) return string.find(blk, MARK[ch], 1, true) ~= nil end
 local function is_blocking(a, ch) return blocks(a.blk, ch) end
 
+-- (The counts the functions keep are the '%d' text of whole numbers, never negative, so
+-- '0' is zero and anything else is more: a pull asks this of every channel, and each
+-- tonumber is a strtod. Capacities come from the configuration: read as numbers.)
 local function can_take(a, ch)
-  if a.pres ~= 'available' or num(a, 'bh') > 0 then return false end
-  if is_blocking(a, ch) and num(a, 'nheld') > 0 then return false end
-  return num(a, ACT[ch]) < num(a, CAP[ch])
+  if a.pres ~= 'available' or a.bh ~= '0' then return false end
+  if a.nheld ~= '0' and is_blocking(a, ch) then return false end
+  local active = a[ACT[ch]]
+  if active == '0' then return num(a, CAP[ch]) > 0 end
+  return tonumber(active) < num(a, CAP[ch])
 end
 
 local function load_of(a)
@@ -1130,9 +1148,9 @@ end
 -- writes the further field/value pairs given. (Arguments, not a table: tables built and
 -- collected per call were a large part of these functions' cost.)
 local function write_capacity(aid, ch, d, act, nheld, bh, blk, ...)
-  local key, new_act, new_held = P .. 'a:' .. aid, I(tonumber(act) + d), I(tonumber(nheld) + d)
+  local key, new_act, new_held = P .. 'a:' .. aid, moved(act, d), moved(nheld, d)
   if blocks(blk, ch) then
-    redis.call('HSET', key, ACT[ch], new_act, 'nheld', new_held, 'bh', I(tonumber(bh) + d), ...)
+    redis.call('HSET', key, ACT[ch], new_act, 'nheld', new_held, 'bh', moved(bh, d), ...)
   else
     redis.call('HSET', key, ACT[ch], new_act, 'nheld', new_held, ...)
   end
@@ -1146,7 +1164,7 @@ local function fast_accept(args)
   stream(event_text('assigned', id, ch, q, 'assigned', 'reserved', aid, pri, enq, NOWS, '',
     thr, ''))
   redis.call('HSET', P .. 'i:' .. id, 'st', 'assigned', 'aat', NOWS,
-    'tok', I(tonumber(r[3]) + 1), 'hist', hist)
+    'tok', moved(r[3], 1), 'hist', hist)
   redis.call('HSET', P .. 'a:' .. aid, 'miss', '0')
   count_move('reserved', 'assigned')
   return held_view(r, 'assigned', hist, r[14])
@@ -1215,7 +1233,7 @@ local function fast_pull(aid)
   end
   redis.call('ZREM', P .. 'arr:' .. q .. '|' .. ch, m)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
-  local ntok = I(tonumber(tok) + 1)
+  local ntok = moved(tok, 1)
   local expires = NOW + OFFER_TIMEOUT
   local at, detail = offer_expiry(expires)
   timer(expires, TIMER_OFFER, id, ntok, at)
