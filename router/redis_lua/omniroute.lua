@@ -666,7 +666,11 @@ end
 local function offer_expiry(expires)
   local at = F(expires)
   local json_at = at
-  if not string.find(at, '[%.eEn]') then json_at = at .. '.0' end
+  -- (a timestamp nearly always has a '.': one plain find, then the pattern, ~150
+  -- instructions a character, only without one)
+  if not string.find(at, '.', 1, true) and not string.find(at, '[eEn]') then
+    json_at = at .. '.0'
+  end
   return at, '{"expires_at":' .. json_at .. '}'
 end
 
