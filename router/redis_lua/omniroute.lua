@@ -231,8 +231,9 @@ local function flush_table(prefix, tables)
 end
 
 local function flush()
-  flush_table(P .. 'i:', ITEMS)
-  flush_table(P .. 'a:', AGENTS)
+  -- (the straight lines leave both empty: no key prefix made for nothing)
+  if next(ITEMS) ~= nil then flush_table(P .. 'i:', ITEMS) end
+  if next(AGENTS) ~= nil then flush_table(P .. 'a:', AGENTS) end
   for k, n in pairs(MOVES) do
     redis.call('HINCRBY', K.cnt, k, n)
     MOVES[k] = nil -- (emptied in place for the next call)
@@ -447,8 +448,18 @@ end
 -- arrivals) in 'cnt', one HINCRBY per distinct move of a call at flush, instead of two
 -- HINCRBYs per transition on the statuses. 'counts' (per status) is what workers before
 -- this layout wrote; op_snapshot adds both, so nothing needs migrating.
+local MOVE_KEYS = {} -- from -> to -> 'from>to', made once per server
 local function count_move(from, to)
-  local k = from .. '>' .. to
+  local keys = MOVE_KEYS[from]
+  if keys == nil then
+    keys = {}
+    MOVE_KEYS[from] = keys
+  end
+  local k = keys[to]
+  if k == nil then
+    k = from .. '>' .. to
+    keys[to] = k
+  end
   MOVES[k] = (MOVES[k] or 0) + 1
 end
 
@@ -628,8 +639,10 @@ local function best_member(a, skip_rejected)
   local preferred = best_m
   -- The buckets of every channel it can take now, in one call: the pick below is by a
   -- strict total order, so which bucket (or channel) comes first does not matter.
+  -- (numeric loops: ipairs calls its iterator, a C function, once an element)
   local sets = {}
-  for _, ch in ipairs(CHANNELS) do
+  for i = 1, #CHANNELS do
+    local ch = CHANNELS[i]
     if can_take(a, ch) then sets[#sets + 1] = P .. 'abk:' .. a.id .. ':' .. ch end
   end
   local buckets = {}
@@ -638,7 +651,8 @@ local function best_member(a, skip_rejected)
   elseif #sets > 1 then
     buckets = redis.call('SUNION', unpack(sets))
   end
-  for _, b in ipairs(buckets) do
+  for i = 1, #buckets do
+    local b = buckets[i]
     local h = redis.call('ZRANGE', P .. 'b:' .. b, 0, 0, 'WITHSCORES')
     if #h > 0 then
       local s, m = tonumber(h[2]), h[1]
@@ -1026,7 +1040,9 @@ local function fast_ingest(args)
   if pa ~= '' and tonumber(pt) > 0 then return nil end
   local targets = cjson.decode(tg)
   local t = targets[1]
-  for _, b in ipairs(t.b) do -- in use: then defined too (ensure_bucket made it from it)
+  local buckets = t.b
+  for i = 1, #buckets do -- in use: then defined too (ensure_bucket made it from it)
+    local b = buckets[i]
     if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
     if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
   end
@@ -1065,7 +1081,7 @@ local function fast_ingest(args)
   local m = member(f)
   redis.call('ZADD', P .. 'arr:' .. qch, I(math.floor(NOW * 1e6)), m)
   if first then redis.call('SADD', K.arrk, qch) end
-  for _, b in ipairs(t.b) do redis.call('ZADD', P .. 'b:' .. b, t.s, m) end
+  for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], t.s, m) end
   -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
   -- general path's), spelled out: building them as a table and copying it into HSET
   -- arguments cost ingest ~70k instructions (a sixth), in table growth and its collection.
@@ -1232,9 +1248,9 @@ local function fast_pull(aid)
   if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not pri or not hist then
     return nil
   end
-  for _, b in ipairs(cjson.decode(tg)[tonumber(sapp) + 1].b) do
-    redis.call('ZREM', P .. 'b:' .. b, m)
-  end
+  local step = sapp == '0' and 1 or tonumber(sapp) + 1
+  local in_buckets = cjson.decode(tg)[step].b
+  for i = 1, #in_buckets do redis.call('ZREM', P .. 'b:' .. in_buckets[i], m) end
   redis.call('ZREM', P .. 'arr:' .. q .. '|' .. ch, m)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
   local ntok = moved(tok, 1)
