@@ -62,6 +62,9 @@ def test_agent_takes_a_pushed_chat_to_completion_and_the_board_follows(
     expect(desk.locator('.cap[data-channel="chat"]')).to_contain_text("1 / 3")
     offer.get_by_role("button", name="Wrap up").click()
     expect(offer).to_have_attribute("data-status", "wrap_up")
+    # Wrap-up shows on the badge; the Status selector keeps what she set.
+    expect(desk.locator("#presence-badge")).to_have_attribute("data-presence", "wrap_up")
+    expect(desk.get_by_label("Status")).to_have_value("available")
     offer.get_by_label("Disposition").select_option("resolved")
     desk.screenshot(path=shots / "desktop-wrap-up.png", full_page=True)
     offer.get_by_role("button", name="Complete", exact=True).click()

@@ -35,7 +35,10 @@ class Desk {
     badge.textContent = agent.presence.replace('_', ' ') + (agent.reason ? ` (${agent.reason})` : '');
     badge.className = `badge status-${agent.presence === 'available' ? 'ok' : agent.presence === 'offline' ? 'none' : 'warn'}`;
     badge.dataset.presence = agent.presence;
-    $('#presence').value = agent.presence;
+    // The selector lists what an agent can set. Wrap-up is shown by the badge alone and
+    // leaves the selector on the presence the agent chose (it went blank before).
+    const settable = [...$('#presence').options].some((o) => o.value === agent.presence);
+    if (settable) $('#presence').value = agent.presence;
     $('#auto-offer').checked = agent.auto_offer;
     syncReason();
     renderCapacity($('#capacity'), agent);
