@@ -19,7 +19,8 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:ba:<bucket>   zset: ready (push-mode) agents by the strategy
     or:{site}:bdef / bmade  hash: bucket definitions (admitted agents) / buckets in use
     or:{site}:abk:<agent>:<channel>  set: buckets an agent may serve
-    or:{site}:a:<agent>     hash: presence, capacity in use, idle times
+    or:{site}:a:<agent>     hash: presence, capacity in use, idle times; its 'encoding'
+                            note is long enough to keep it a hash table (not a listpack)
     or:{site}:ah:<agent>    hash: interactions held;   or:{site}:ax:<agent>  its index entries
     or:{site}:pref:<agent>  zset: interactions waiting for it as preferred agent
     or:{site}:arr:<q>|<ch>  zset: arrivals per queue × channel (depth, oldest wait)

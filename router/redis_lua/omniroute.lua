@@ -1010,11 +1010,20 @@ local function take_out(it, st)
   return previous, holder
 end
 
+-- An agent's hash holds ~30 fields and a pull reads 17 of them at once. Redis keeps a
+-- small hash as a listpack, where each field read is a scan of the entries, and switches
+-- to a hash table for good once a value is longer than hash-max-listpack-value (64 bytes
+-- by default): this field's value is that long, so agent hashes are hash tables
+-- (pull -20k and complete -10k instructions; a few hundred bytes more per agent). Written
+-- by create_agent and by op_init at every worker start, so older agents get it too.
+local ENCODING_NOTE = 'a hash table, not a listpack: transitions read many fields at once'
+  .. ' (see omniroute.lua)'
+
 -- An agent's hash, made offline and idle with nothing held when it does not exist yet.
 local function create_agent(key)
   if redis.call('EXISTS', key) == 1 then return end
-  redis.call('HSET', key, 'pres', 'offline', 'rsn', '', 'ao', '1', 'since', '0',
-    'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
+  redis.call('HSET', key, 'encoding', ENCODING_NOTE, 'pres', 'offline', 'rsn', '', 'ao', '1',
+    'since', '0', 'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
   for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
 end
 
@@ -1448,7 +1457,7 @@ local function op_init(keys, args)
     local aid, blk = args[i], args[i + 1]
     local key = P .. 'a:' .. aid
     create_agent(key)
-    redis.call('HSET', key, 'blk', blk)
+    redis.call('HSET', key, 'blk', blk, 'encoding', ENCODING_NOTE)
     for j, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'cap:' .. ch, args[i + 1 + j]) end
     redis.call('SADD', K.agents, aid)
     i = i + 2 + #CHANNELS

@@ -58,3 +58,32 @@ async def test_a_server_that_lost_its_functions_is_reloaded(redis_url: str) -> N
         assert view.presence is Presence.NOT_READY
     finally:
         await store.close()
+
+
+async def test_agent_hashes_are_hash_tables_older_ones_from_the_next_start(
+    redis_url: str,
+) -> None:
+    # A pull reads 17 of an agent's ~30 fields at once: as a listpack each read would scan
+    # the entries. The functions keep agent hashes as hash tables (a value longer than
+    # hash-max-listpack-value), and a worker's start converts agents an older one made.
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    key = PREFIX + "a:ana"
+    store = RedisStore(TOPOLOGY, VirtualClock(start=1_000.0), url=redis_url)
+    try:
+        await store.set_presence("ana", Presence.AVAILABLE)
+        assert r.object("encoding", key) == "hashtable"
+        # an agent hash as an older worker left it: small values only, so a listpack
+        older = {k: v for k, v in r.hgetall(key).items() if k != "encoding"}
+        r.delete(key)
+        r.hset(key, mapping=older)
+        assert r.object("encoding", key) == "listpack"
+    finally:
+        await store.close()
+    restarted = RedisStore(TOPOLOGY, VirtualClock(start=1_000.0), url=redis_url)
+    try:
+        await restarted.set_presence("ana", Presence.AVAILABLE)
+        assert r.object("encoding", key) == "hashtable"
+        assert (await restarted.agent("ana")).presence is Presence.AVAILABLE
+    finally:
+        await restarted.close()
+        r.close()
