@@ -104,6 +104,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -177,6 +178,7 @@ LEG_FIELDS = ("q", "thr", "nbf", "mw", "due", "pa", "pt", "sa", "tg", "plan", "o
               "odue", "tgo")
 #: the leg arguments of a call that fails before reading them (an unknown queue)
 _NO_LEG = ("",) * len(LEG_FIELDS)
+_THR, _NBF = LEG_FIELDS.index("thr"), LEG_FIELDS.index("nbf")
 
 
 @cache
@@ -476,15 +478,16 @@ class RedisStore:
         return tuple(SkillRequirement(name, int(level)) for name, level in parts)
 
     async def _with_defs(
-        self, op: str, head: list[str], legs: Sequence[str], buckets: list[str], now: float
+        self, op: str, head: list[str], legs: Sequence[str], buckets: list[str], now: float,
+        tail: Sequence[str] = (),
     ) -> Any:
         """Call `op` sending the bucket definitions it may need (all of them on retry)."""
         try:
-            result = await self._fcall(op, [*head, *legs, self._bucket_defs(buckets, False)],
-                                       now)
+            result = await self._fcall(
+                op, [*head, *legs, self._bucket_defs(buckets, False), *tail], now)
         except _MissingDefinition:
-            result = await self._fcall(op, [*head, *legs, self._bucket_defs(buckets, True)],
-                                       now)
+            result = await self._fcall(
+                op, [*head, *legs, self._bucket_defs(buckets, True), *tail], now)
         self._defs_sent.update(buckets)
         return result
 
@@ -497,7 +500,15 @@ class RedisStore:
         facts = encode_interaction(interaction)
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
                 facts, plan.queue]
-        created, iid, status = await self._with_defs("ingest", head, legs, buckets, now)
+        # Times the straight-line ingest would otherwise format in Lua (a string.format is
+        # ~3k server instructions, this ~0.2 µs here): the key's expiry, the SLA at-risk
+        # time and the arrival score (whole µs), each the same double the functions compute.
+        tail = ("", "", "")
+        if known:
+            at_risk = now + float(legs[_THR]) * float(legs[_NBF])
+            tail = (_f(now + self.settings.idempotency_ttl), _f(at_risk),
+                    str(math.floor(now * 1e6)))
+        created, iid, status = await self._with_defs("ingest", head, legs, buckets, now, tail)
         return IngestResult(iid, created == "1", Status(status))
 
     async def pull(self, agent_id: str) -> Reservation | None:

@@ -1074,8 +1074,12 @@ local function fast_ingest(args)
   -- A key already taken (a retry) is the general path's, which answers with its item;
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
   if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
+  -- After the definitions: the key's expiry, the at-risk time and the arrival score as
+  -- text, computed by the caller (what F(NOW + IDEM_TTL), schedule_leg and
+  -- I(math.floor(NOW * 1e6)) would give).
+  local T = L + #LEG_FIELDS + 1
   local seq, pri = I(redis.call('INCR', K.seq)), I(t.p)
-  redis.call('ZADD', K.keyexp, F(NOW + IDEM_TTL), dk)
+  redis.call('ZADD', K.keyexp, args[T], dk)
   count_move('', 'queued')
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
@@ -1083,12 +1087,15 @@ local function fast_ingest(args)
   local first = redis.call('HINCRBY', K.recv, qch, 1) == 1
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
-  -- (what schedule_leg and member read)
-  local f = {id = id, seq = seq, enq = NOWS, thr = thr, nbf = args[L + LEG.nbf],
-    sa = args[L + LEG.sa], mw = args[L + LEG.mw], pa = pa, pt = pt}
-  schedule_leg(f)
-  local m = member(f)
-  redis.call('ZADD', P .. 'arr:' .. qch, I(math.floor(NOW * 1e6)), m)
+  local nbf, sa, mw = args[L + LEG.nbf], args[L + LEG.sa], args[L + LEG.mw]
+  if sa == '[]' and mw == '' then -- schedule_leg's one timer (no steps, no max wait)
+    timer(nil, TIMER_AT_RISK, id, seq, args[T + 1])
+  else
+    schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
+      pa = pa, pt = pt})
+  end
+  local m = padded(seq, 16) .. ':' .. id -- (member())
+  redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
   if first then redis.call('SADD', K.arrk, qch) end
   for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], t.s, m) end
   -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
@@ -1098,8 +1105,8 @@ local function fast_ingest(args)
   redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', 'queued',
     'tok', '0', 'ag', '', 'aat', '', 'disp', '', 'pref', '', 'inq', '1', 'seq', seq,
     'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'hist', hist,
-    'q', q, 'thr', thr, 'nbf', f.nbf, 'mw', f.mw, 'due', args[L + LEG.due], 'pa', pa,
-    'pt', pt, 'sa', f.sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
+    'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
+    'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
     'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
   return {'1', id, 'queued'}
 end
