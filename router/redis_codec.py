@@ -138,8 +138,6 @@ def unopt(value: str | None) -> str | None:
     return value[1:] if value else None
 
 
-
-
 def decode_event(raw: Sequence[str], topology: Topology) -> Event:
     """One event as the functions encode it (`emit` and `emit_presence` in omniroute.lua):
     the element of a call's reply and the `e` field of a stream entry are the same array.

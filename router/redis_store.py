@@ -121,7 +121,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agents.model import SETTABLE_PRESENCES, AgentProfile, Presence, Queue, Team
 from router.clock import Clock
-from router.deadlines import DeadlinePolicy, FixedDeadlines, overflow_queue
+from router.deadlines import Deadline, DeadlinePolicy, FixedDeadlines, overflow_queue
 from router.engine import EngineSettings, IngestResult
 from router.errors import (
     AgentBusy,
@@ -178,7 +178,6 @@ LEG_FIELDS = ("q", "thr", "nbf", "mw", "due", "pa", "pt", "sa", "tg", "plan", "o
               "odue", "tgo")
 #: the leg arguments of a call that fails before reading them (an unknown queue)
 _NO_LEG = ("",) * len(LEG_FIELDS)
-_THR, _NBF = LEG_FIELDS.index("thr"), LEG_FIELDS.index("nbf")
 
 
 @cache
@@ -406,9 +405,9 @@ class RedisStore:
     # ------------------------------------------------------------------ pure policy
     def _leg(
         self, interaction: Interaction, plan: RoutingPlan, now: float
-    ) -> tuple[tuple[str, ...], list[str]]:
+    ) -> tuple[tuple[str, ...], list[str], Deadline]:
         """Everything about one queue leg that needs no state: (its fields, in the order of
-        `LEG_FIELDS`, and its buckets)."""
+        `LEG_FIELDS`, its buckets, and the deadline they were taken from)."""
         channel = interaction.channel
         deadline = self.deadlines.deadline(
             self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
@@ -437,7 +436,7 @@ class RedisStore:
             buckets += more
             fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
                           odue=_f(moved_due))
-        return tuple(fields[name] for name in LEG_FIELDS), buckets
+        return tuple(fields[name] for name in LEG_FIELDS), buckets, deadline
 
     def _targets(
         self, plan: RoutingPlan, channel: Channel, due: float
@@ -496,16 +495,18 @@ class RedisStore:
         now = self.clock()
         dedup = f"{interaction.channel.value}:{interaction.idempotency_key}"
         known = plan.queue in self.topology.queues
-        legs, buckets = self._leg(interaction, plan, now) if known else (_NO_LEG, [])
         facts = encode_interaction(interaction)
         head = [dedup, interaction.id, interaction.channel.value, "1" if known else "0",
                 facts, plan.queue]
-        # Times the straight-line ingest would otherwise format in Lua (a string.format is
-        # ~3k server instructions, this ~0.2 µs here): the key's expiry, the SLA at-risk
-        # time and the arrival score (whole µs), each the same double the functions compute.
+        legs: Sequence[str] = _NO_LEG
+        buckets: list[str] = []
         tail = ("", "", "")
         if known:
-            at_risk = now + float(legs[_THR]) * float(legs[_NBF])
+            legs, buckets, deadline = self._leg(interaction, plan, now)
+            # Times the functions would otherwise format (a string.format is ~3k server
+            # instructions, this ~0.2 µs here): the key's expiry, the SLA at-risk time and
+            # the arrival score (whole µs), each the same double the functions compute.
+            at_risk = now + deadline.threshold * deadline.near_breach_fraction
             tail = (_f(now + self.settings.idempotency_ttl), _f(at_risk),
                     str(math.floor(now * 1e6)))
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now, tail)
@@ -569,10 +570,10 @@ class RedisStore:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
         now = self.clock()
         known = plan.queue in self.topology.queues
-        legs = _NO_LEG
+        legs: Sequence[str] = _NO_LEG
         buckets: list[str] = []
         if facts is not None and known:
-            legs, buckets = self._leg(decode_interaction(facts), plan, now)
+            legs, buckets, _ = self._leg(decode_interaction(facts), plan, now)
         head = [interaction_id, "1" if known else "0", opt(reason), plan.queue]
         return self._view(await self._with_defs("transfer", head, legs, buckets, now))
 
