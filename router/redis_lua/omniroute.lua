@@ -430,8 +430,10 @@ local function ensure_bucket(bkey, ch)
 end
 
 -- ------------------------------------------------------------------ items
--- (the seq field is the '%d' text of the arrival number: padding it is the same text)
-local function member(it) return padded(it.seq, 16) .. ':' .. it.id end
+-- An item's queue member from its arrival number as kept (the '%d' text: padded, it is
+-- what string.format('%016d') would give) and its id.
+local function member_of(seq, id) return padded(seq, 16) .. ':' .. id end
+local function member(it) return member_of(it.seq, it.id) end
 local function member_id(m) return string.sub(m, 18) end
 local function member_seq(m) return tonumber(string.sub(m, 1, 16)) end
 -- universal order of two (score, member) item keys: score, then arrival sequence
@@ -522,17 +524,23 @@ local function release(a, it, idle)
   reindex(a, ch)
 end
 
-local function schedule_leg(it)
+-- `risk_at`: the at-risk time as text when the caller sent it (ingest: the store
+-- computes it in Python, the same double as here, and a string.format less).
+local function schedule_leg(it, risk_at)
   local token = it.seq
-  local start = num(it, 'enq')
+  local start -- (the leg's start: read only for a time computed here)
+  if it.sa ~= '[]' or it.mw ~= '' or not risk_at then start = num(it, 'enq') end
   if it.sa ~= '[]' then -- (escalation steps: most plans have none)
     for index, after in ipairs(cjson.decode(it.sa)) do
       timer(start + after, TIMER_STEP, it.id, tonumber(token) * 100 + index - 1)
     end
   end
-  local threshold = num(it, 'thr')
   -- (the breach timer is set when this one fires on unanswered work, as in the engine)
-  timer(start + threshold * num(it, 'nbf'), TIMER_AT_RISK, it.id, token)
+  if risk_at then
+    timer(nil, TIMER_AT_RISK, it.id, token, risk_at)
+  else
+    timer(start + num(it, 'thr') * num(it, 'nbf'), TIMER_AT_RISK, it.id, token)
+  end
   if it.mw ~= '' then timer(start + tonumber(it.mw), TIMER_MAX_WAIT, it.id, token) end
   if it.pa ~= '' and num(it, 'pt') > 0 then
     timer(NOW + num(it, 'pt'), TIMER_PREFERRED, it.id, token)
@@ -1033,6 +1041,11 @@ local function leave_buckets(a)
   for _, ch in ipairs(CHANNELS) do redis.call('DEL', P .. 'abk:' .. a.id .. ':' .. ch) end
 end
 
+-- Ingest's arguments after the bucket definitions, from here: the key's expiry, the SLA
+-- at-risk time and the arrival score (whole µs), as text, computed by the caller (what
+-- F(NOW + IDEM_TTL), schedule_leg and I(math.floor(NOW * 1e6)) would give).
+local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
+
 -- Ingest of new work with no preferred agent into buckets already in use, none of
 -- them with a ready (push-mode) agent, the caller sending no new bucket definitions:
 -- nil when the general path must take it, else the reply. Reads only until it knows
@@ -1074,10 +1087,7 @@ local function fast_ingest(args)
   -- A key already taken (a retry) is the general path's, which answers with its item;
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
   if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
-  -- After the definitions: the key's expiry, the at-risk time and the arrival score as
-  -- text, computed by the caller (what F(NOW + IDEM_TTL), schedule_leg and
-  -- I(math.floor(NOW * 1e6)) would give).
-  local T = L + #LEG_FIELDS + 1
+  local T = INGEST_TIMES
   local seq, pri = I(redis.call('INCR', K.seq)), I(t.p)
   redis.call('ZADD', K.keyexp, args[T], dk)
   count_move('', 'queued')
@@ -1088,13 +1098,9 @@ local function fast_ingest(args)
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
   local nbf, sa, mw = args[L + LEG.nbf], args[L + LEG.sa], args[L + LEG.mw]
-  if sa == '[]' and mw == '' then -- schedule_leg's one timer (no steps, no max wait)
-    timer(nil, TIMER_AT_RISK, id, seq, args[T + 1])
-  else
-    schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
-      pa = pa, pt = pt})
-  end
-  local m = padded(seq, 16) .. ':' .. id -- (member())
+  schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
+    pa = pa, pt = pt}, args[T + 1])
+  local m = member_of(seq, id)
   redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
   if first then redis.call('SADD', K.arrk, qch) end
   for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], t.s, m) end
@@ -1135,13 +1141,13 @@ local function op_ingest(keys, args)
   for k, v in pairs(new_item_fields(args)) do set(it, k, v) end
   start_leg(it, legs)
   redis.call('HSET', K.keys, dk, id)
-  redis.call('ZADD', K.keyexp, F(NOW + IDEM_TTL), dk)
+  redis.call('ZADD', K.keyexp, args[INGEST_TIMES], dk)
   count_move('', 'queued')
   -- arrivals per first queue x channel: the interactions_received_total counter
   redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, 1)
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
-  schedule_leg(it)
+  schedule_leg(it, args[INGEST_TIMES + 1])
   enter_queue(it)
   return done({'1', id, it.st})
 end
