@@ -51,22 +51,13 @@ _TLS_OPTIONS = frozenset(inspect.signature(RedisSSLContext.__init__).parameters)
 _parse_error = cast(Callable[[str], Exception], BaseParser.parse_error)
 
 
-def pack(args: Sequence[str], head: bytes = b"", count: int = 0) -> bytes:
-    """One command in the Redis protocol (RESP): an array of bulk strings.
-
-    `head` is the packed form of `count` leading arguments (see `pack_args`), for callers
-    that repeat the same first arguments on every call.
-    """
-    out = [b"*%d\r\n" % (len(args) + count), head]
-    for arg in args:
-        data = arg.encode()
-        out.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-def pack_args(args: Sequence[str]) -> bytes:
-    """Arguments as RESP bulk strings, without the array header (a `head` for `pack`)."""
-    return pack(args)[len(b"*%d\r\n" % len(args)):]
+def pack(args: Sequence[str]) -> bytes:
+    """One command in the Redis protocol (RESP): an array of bulk strings. hiredis packs
+    it in C: the routing calls carry up to ~40 arguments, and packing them in Python cost
+    ~4 µs a call (measured), a tenth of the client's work per lifecycle."""
+    # (hiredis's stub types the argument as a 1-tuple and the result as Any)
+    packed: bytes = hiredis.pack_command(tuple(args))  # type: ignore[arg-type]
+    return packed
 
 
 class _Connection(asyncio.Protocol):
@@ -227,12 +218,9 @@ class Multiplexer:
         """Socket writes so far: a batch of pipelined commands is one."""
         return self._writes_before + (self._conn.writes if self._conn else 0)
 
-    async def call(self, args: Sequence[str], head: bytes = b"", count: int = 0) -> Any:
-        """Send one command; its reply, or the `ResponseError` Redis answered with.
-
-        `head`/`count`: leading arguments packed once by the caller (`pack_args`).
-        """
-        payload = pack(args, head, count)
+    async def call(self, args: Sequence[str]) -> Any:
+        """Send one command; its reply, or the `ResponseError` Redis answered with."""
+        payload = pack(args)
         attempt = 0
         while True:
             conn = self._conn

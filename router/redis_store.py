@@ -148,7 +148,7 @@ from router.redis_codec import (
     opt,
     unopt,
 )
-from router.redis_mux import RETRIES, TIMEOUT, Multiplexer, pack_args
+from router.redis_mux import RETRIES, TIMEOUT, Multiplexer
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
@@ -300,7 +300,7 @@ class RedisStore:
             # versions (see omniroute.lua); off, every call takes the general path (tests)
             "1" if fast_paths else "0",
         ))
-        self._heads: dict[str, bytes] = {}
+        self._heads: dict[str, tuple[str, ...]] = {}
         #: interactions this worker ingested, by their encoded facts (what views return)
         self._ready = False
         self._setting_up: asyncio.Task[None] | None = None
@@ -361,12 +361,10 @@ class RedisStore:
         """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached."""
         self.round_trips += 1
         head = self._heads.get(op)
-        if head is None:  # FCALL name 1 prefix: the same bytes on every call of `op`
-            head = self._heads[op] = pack_args(
-                ("FCALL", f"{self.library}_{op}", "1", self.prefix)
-            )
+        if head is None:  # FCALL name 1 prefix: the same on every call of `op`
+            head = self._heads[op] = ("FCALL", f"{self.library}_{op}", "1", self.prefix)
         try:
-            return await self._mux.call((_f(now), self._common, *args), head, 4)
+            return await self._mux.call((*head, _f(now), self._common, *args))
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
 
