@@ -27,9 +27,10 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:recv          hash: <q>|<ch> -> interactions that first arrived there
                             (`QueueDepth.received`, `interactions_received_total`)
     or:{site}:timers        zset: every due timer, member `<seq>:<kind>:<token>:<id>`
-    or:{site}:tseq          counter: a call's block of timer sequence numbers (x100)
+    or:{site}:seq           counter: arrival numbers, and a call's block of timer
+                            sequence numbers (x100); 'tseq' kept them before (read)
     or:{site}:keys / keyexp hash / zset: idempotency keys and their expiry
-    or:{site}:cnt           hash: status moves ('from>to', '>queued') -> how many;
+    or:{site}:cnt           hash: status moves ('from>to') -> how many (arrivals: 'recv');
                             or:{site}:counts  per-status tallies of older workers (read)
     or:{site}:fin           list: finished interactions, oldest first
     or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit;
@@ -60,10 +61,14 @@ atomic and no interaction is lost or double-assigned:
 - per-status counts are kept as moves ('cnt'); older workers still write per-status
   tallies ('counts'). The snapshot of a newer worker adds both, so it stays right; an
   older worker's snapshot misses every move a newer worker made;
-- timer members take their sequence number from 'tseq' x 100 (one INCR per call, not per
-  timer). Timers due at the same instant fire in setting order once all workers are
-  upgraded; while old and new workers both set timers such ties may fire out of order;
-- arrivals are counted in 'recv' by ingest: arrivals an older worker took in are not
+- timer members take their sequence number from 'seq' x 100 (one number per call, not
+  per timer; the counter of arrival numbers, where it was 'tseq' before). A starting
+  worker moves 'seq' past 'tseq', so timers due at the same instant fire in setting order
+  once all workers are upgraded; while old and new workers both set timers such ties may
+  fire out of order;
+- arrivals are counted in 'recv' by ingest, and the snapshot's status counts take them
+  from there (not from a '>queued' move in 'cnt', which workers before this layout also
+  wrote and newer ones ignore): arrivals a worker older than 'recv' took in are not
   counted, and an older worker cannot read the snapshot a newer library returns (it has
   a fourth part), so its `/stats` and scrape gauges fail until it is upgraded;
 - an item's history is its 'hist' field (it was a list, 'h:<id>', moved into the field

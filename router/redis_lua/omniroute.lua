@@ -446,10 +446,11 @@ local function rejected(id, aid)
   return redis.call('SISMEMBER', P .. 'rj:' .. id, aid) == 1
 end
 
--- Interactions per status are kept as moves ('from>to' -> how many, '>queued' for
--- arrivals) in 'cnt', one HINCRBY per distinct move of a call at flush, instead of two
--- HINCRBYs per transition on the statuses. 'counts' (per status) is what workers before
--- this layout wrote; op_snapshot adds both, so nothing needs migrating.
+-- Interactions per status are kept as moves ('from>to' -> how many) in 'cnt', one
+-- HINCRBY per distinct move of a call at flush, instead of two HINCRBYs per transition on
+-- the statuses. Arrivals are the sum of 'recv' (ingest counts them there anyway), not a
+-- move of their own: an HINCRBY less per ingest. 'counts' (per status) is what workers
+-- before this layout wrote; op_snapshot adds both, so nothing needs migrating.
 local MOVE_KEYS = {} -- from -> to -> 'from>to', made once per server
 local function count_move(from, to)
   local keys = MOVE_KEYS[from]
@@ -473,15 +474,25 @@ local function set_status(it, st)
   set(it, 'st', st)
 end
 
+-- One counter ('seq') numbers both arrivals (an item's place among equal scores) and the
+-- calls that set timers: each needs only an increasing number, and an ingest then takes
+-- one INCR for its item and its timers, not two. A call's first number also starts its
+-- block of timer numbers (see timer()).
+local function next_seq()
+  local n = redis.call('INCR', K.seq)
+  if TSEQ == nil then TSEQ, TIDX = n, -1 end
+  return n
+end
+
 -- Timers due at the same time fire in the order they were set: the member starts with a
--- sequence number. A call takes one INCR for a block of 100 (tseq * 100 + index) instead
--- of one per timer; numbers stay increasing across calls, and past the numbers older
--- workers gave out (they used tseq itself).
+-- sequence number. A call takes one number for a block of 100 (seq * 100 + index)
+-- instead of one per timer; numbers stay increasing across calls, and past the numbers
+-- older workers gave out (op_init moves 'seq' past their counter, 'tseq').
 -- `token`: a number, or the '%d' text of one (an item's seq, as kept); `due_text`: F(due)
 -- when the caller has it already.
 local function timer(due, kind, id, token, due_text)
   if TSEQ == nil or TIDX >= 99 then
-    TSEQ, TIDX = redis.call('INCR', K.tseq), 0
+    TSEQ, TIDX = redis.call('INCR', K.seq), 0
   else
     TIDX = TIDX + 1
   end
@@ -992,7 +1003,7 @@ end
 -- 'pri'). Returns `f`.
 local function leg_fields(f, legs)
   for k, v in pairs(legs) do f[k] = v end
-  f.seq, f.enq = I(redis.call('INCR', K.seq)), NOWS
+  f.seq, f.enq = I(next_seq()), NOWS
   f.sapp, f.risk, f.brk, f.ovf = '0', '0', '0', '0'
   return f
 end
@@ -1088,9 +1099,8 @@ local function fast_ingest(args)
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
   if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
   local T = INGEST_TIMES
-  local seq, pri = I(redis.call('INCR', K.seq)), I(t.p)
+  local seq, pri = I(next_seq()), I(t.p)
   redis.call('ZADD', K.keyexp, args[T], dk)
-  count_move('', 'queued')
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
   -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
@@ -1142,8 +1152,8 @@ local function op_ingest(keys, args)
   start_leg(it, legs)
   redis.call('HSET', K.keys, dk, id)
   redis.call('ZADD', K.keyexp, args[INGEST_TIMES], dk)
-  count_move('', 'queued')
-  -- arrivals per first queue x channel: the interactions_received_total counter
+  -- arrivals per first queue x channel: the interactions_received_total counter, and
+  -- the moves into 'queued' from nothing (op_snapshot)
   redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, 1)
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
@@ -1465,6 +1475,10 @@ end
 
 local function op_init(keys, args)
   setup(keys, args)
+  -- Timer numbers came from their own counter ('tseq') before 'seq' took over: numbers
+  -- given from here must be past those too (see timer()).
+  local older = tonumber(redis.call('GET', K.tseq) or '0')
+  if older > tonumber(redis.call('GET', K.seq) or '0') then redis.call('SET', K.seq, older) end
   local i = BASE + 1
   while i <= #args do
     local aid, blk = args[i], args[i + 1]
@@ -1588,16 +1602,21 @@ local function op_snapshot(keys, args)
   end
   local legacy = redis.call('HGETALL', K.counts)
   for i = 1, #legacy, 2 do bump(legacy[i], tonumber(legacy[i + 1])) end
+  local received = redis.call('HGETALL', K.recv)
+  for i = 2, #received, 2 do bump('queued', tonumber(received[i])) end
   local moves = redis.call('HGETALL', K.cnt)
   for i = 1, #moves, 2 do
     local from, to = string.match(moves[i], '^(.*)>(.*)$')
-    local n = tonumber(moves[i + 1])
-    if from ~= '' then bump(from, -n) end
-    bump(to, n)
+    -- ('>queued': arrivals as workers before 'recv' counted them, in 'recv' too)
+    if from ~= '' then
+      local n = tonumber(moves[i + 1])
+      bump(from, -n)
+      bump(to, n)
+    end
   end
   local flat = {}
   for _, st in ipairs(order) do flat[#flat + 1] = st; flat[#flat + 1] = I(counts[st]) end
-  return reply('', {queues, agents, flat, redis.call('HGETALL', K.recv)})
+  return reply('', {queues, agents, flat, received})
 end
 
 local function reg(name, fn, readonly)

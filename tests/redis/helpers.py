@@ -30,15 +30,17 @@ async def one_accepted(store: RedisStore, agent_id: str, ids: list[str]) -> Rese
 
 
 def status_counts(client: redis.Redis, prefix: str) -> Counter[str]:
-    """Interactions per status: the per-status tallies older workers kept ('counts') plus
-    the 'from>to' moves this layout records ('cnt'), folded the way `op_snapshot` does."""
+    """Interactions per status: the per-status tallies older workers kept ('counts'), the
+    arrivals ('recv', all queued first) and the 'from>to' moves this layout records
+    ('cnt'), folded the way `op_snapshot` does."""
     counts: Counter[str] = Counter(
         {status: int(n) for status, n in client.hgetall(prefix + "counts").items()})
+    counts["queued"] += sum(int(n) for n in client.hgetall(prefix + "recv").values())
     for move, n in client.hgetall(prefix + "cnt").items():
         source, target = move.split(">")
-        if source:
+        if source:  # ('>queued': arrivals as older workers counted them, in 'recv' too)
             counts[source] -= int(n)
-        counts[target] += int(n)
+            counts[target] += int(n)
     return counts
 
 

@@ -25,9 +25,10 @@ async def test_status_counts_add_the_per_status_tallies_of_older_workers(
         await store.complete("ana", got.interaction_id)
         before = (await store.snapshot()).statuses
         assert (before["queued"], before["completed"]) == (2, 1)
-        # What an older worker would have left: tallies per status in 'counts', no moves.
+        # What an older worker would have left: tallies per status in 'counts', no moves
+        # and no arrivals per lane ('recv' came later).
         tallies = status_counts(client, prefix)
-        client.delete(prefix + "cnt")
+        client.delete(prefix + "cnt", prefix + "recv")
         client.hset(prefix + "counts", mapping={k: str(v) for k, v in tallies.items()})
         assert (await store.snapshot()).statuses == before
         # new transitions count on top of them
@@ -58,6 +59,27 @@ async def test_a_history_kept_as_a_list_moves_into_the_item(redis_url: str) -> N
         assert view.history[:3] == written
         assert not client.exists(prefix + "h:h1")  # moved, not copied
         assert history(client, prefix, "h1")[-1][1] == "completed"
+    finally:
+        client.close()
+        await store.close()
+
+
+async def test_timers_set_after_an_upgrade_come_after_those_older_workers_set(
+    redis_url: str,
+) -> None:
+    # Older workers numbered their timers from a counter of their own ('tseq'); timers due
+    # at the same instant fire in the order of these numbers, so newer ones must be higher.
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    prefix = site_prefix(TOPOLOGY.site)
+    client.set(prefix + "tseq", "5000")
+    client.zadd(prefix + "timers", {"0000000000500099:3:0:old": 1e9})
+    store = RedisStore(TOPOLOGY, VirtualClock(start=100.0), url=redis_url)
+    try:
+        await one_accepted(store, "ana", ["t1"])
+        newer = [int(m.split(":")[0]) for m in client.zrange(prefix + "timers", 0, -1)
+                 if not m.endswith(":old")]
+        assert len(newer) == 2  # t1's at-risk timer and its offer's expiry
+        assert min(newer) > 500099
     finally:
         client.close()
         await store.close()
