@@ -408,9 +408,10 @@ class RedisStore:
     # ------------------------------------------------------------------ pure policy
     def _leg(
         self, interaction: Interaction, plan: RoutingPlan, now: float
-    ) -> tuple[tuple[str, ...], list[str], Deadline]:
+    ) -> tuple[tuple[str, ...], list[str], Deadline, tuple[str, str, str]]:
         """Everything about one queue leg that needs no state: (its fields, in the order of
-        `LEG_FIELDS`, its buckets, and the deadline they were taken from)."""
+        `LEG_FIELDS`, its buckets, the deadline they were taken from, and its first target
+        as ingest takes it: its bucket if it has one only (else ''), score, priority)."""
         channel = interaction.channel
         deadline = self.deadlines.deadline(
             self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
@@ -418,7 +419,7 @@ class RedisStore:
         due = now + deadline.threshold
         max_wait = plan.max_wait if plan.max_wait is not None else deadline.max_wait
         overflow = overflow_queue(plan, deadline, self.topology.queues)
-        targets, buckets = self._targets(plan, channel, due)
+        targets, buckets, first = self._targets(plan, channel, due)
         fields = {
             "q": plan.queue, "thr": _f(deadline.threshold),
             "nbf": _f(deadline.near_breach_fraction),
@@ -435,23 +436,28 @@ class RedisStore:
                 self.topology.team_of(overflow), channel, plan.sla_class, interaction.public
             )
             moved_due = now + moved_deadline.threshold
-            fields["tgo"], more = self._targets(moved, channel, moved_due)
+            fields["tgo"], more, _ = self._targets(moved, channel, moved_due)
             buckets += more
             fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
                           odue=_f(moved_due))
-        return tuple(fields[name] for name in LEG_FIELDS), buckets, deadline
+        return tuple(fields[name] for name in LEG_FIELDS), buckets, deadline, first
 
     def _targets(
         self, plan: RoutingPlan, channel: Channel, due: float
-    ) -> tuple[str, list[str]]:
-        """The target after 0..n escalation steps: priority, score, queues, buckets."""
+    ) -> tuple[str, list[str], tuple[str, str, str]]:
+        """The target after 0..n escalation steps: priority, score, queues, buckets (as
+        JSON); every bucket; and the first target's (bucket if one only, score, priority)."""
         rows = []
         buckets: list[str] = []
+        first: tuple[str, str, str] | None = None
         for priority, queues, keys in _target_shapes(plan, channel):
             buckets += keys
-            rows.append({"p": priority, "s": _f(redis_score(priority, due)), "q": queues,
-                         "b": keys})
-        return json.dumps(rows, separators=(",", ":")), buckets
+            score = _f(redis_score(priority, due))
+            rows.append({"p": priority, "s": score, "q": queues, "b": keys})
+            if first is None:
+                first = (keys[0] if len(keys) == 1 else "", score, str(priority))
+        assert first is not None  # (a plan has a target before any escalation step)
+        return json.dumps(rows, separators=(",", ":")), buckets, first
 
     def _bucket_defs(self, buckets: Iterable[str], force: bool) -> str:
         """{key: admitted agents} as JSON, for buckets this process has not sent yet."""
@@ -503,15 +509,16 @@ class RedisStore:
                 facts, plan.queue]
         legs: Sequence[str] = _NO_LEG
         buckets: list[str] = []
-        tail = ("", "", "")
+        tail: tuple[str, ...] = ("",) * 6
         if known:
-            legs, buckets, deadline = self._leg(interaction, plan, now)
+            legs, buckets, deadline, first = self._leg(interaction, plan, now)
             # Times the functions would otherwise format (a string.format is ~3k server
             # instructions, this ~0.2 µs here): the key's expiry, the SLA at-risk time and
-            # the arrival score (whole µs), each the same double the functions compute.
+            # the arrival score (whole µs), each the same double the functions compute;
+            # then the first target as 'tg' has it (its JSON then need not be decoded).
             at_risk = now + deadline.threshold * deadline.near_breach_fraction
             tail = (_f(now + self.settings.idempotency_ttl), _f(at_risk),
-                    str(math.floor(now * 1e6)))
+                    str(math.floor(now * 1e6)), *first)
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now, tail)
         return IngestResult(iid, created == "1", Status(status))
 
@@ -576,7 +583,7 @@ class RedisStore:
         legs: Sequence[str] = _NO_LEG
         buckets: list[str] = []
         if facts is not None and known:
-            legs, buckets, _ = self._leg(decode_interaction(facts), plan, now)
+            legs, buckets, _, _ = self._leg(decode_interaction(facts), plan, now)
         head = [interaction_id, "1" if known else "0", opt(reason), plan.queue]
         return self._view(await self._with_defs("transfer", head, legs, buckets, now))
 

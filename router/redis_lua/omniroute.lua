@@ -266,7 +266,13 @@ local function priority(it)
   return it.pri or I(target(it).p)
 end
 
-local function retarget(it) set(it, 'pri', I(target(it).p)) end
+-- The current target's priority ('pri') and, when it has one bucket only, that bucket
+-- ('bk', else ''): a pull then removes the item from its bucket without decoding 'tg'.
+local function retarget(it)
+  local t = target(it)
+  set(it, 'pri', I(t.p))
+  set(it, 'bk', #t.b == 1 and t.b[1] or '')
+end
 
 -- An interaction event (all strings; `reason` as kept, '~' .. text or '').
 local function event_text(kind, id, ch, q, st, previous, agent_id, pri, enq, aat, reason, thr,
@@ -1054,8 +1060,11 @@ end
 
 -- Ingest's arguments after the bucket definitions, from here: the key's expiry, the SLA
 -- at-risk time and the arrival score (whole µs), as text, computed by the caller (what
--- F(NOW + IDEM_TTL), schedule_leg and I(math.floor(NOW * 1e6)) would give).
+-- F(NOW + IDEM_TTL), schedule_leg and I(math.floor(NOW * 1e6)) would give); then the
+-- first target's bucket when it has one only (else ''), its score and its priority, as
+-- its targets ('tg') hold them, so that the common case decodes no JSON.
 local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
+local ONE_BUCKET = {} -- (reused: the first target's buckets when the caller sent its one)
 
 -- Ingest of new work with no preferred agent into buckets already in use, none of
 -- them with a ready (push-mode) agent, the caller sending no new bucket definitions:
@@ -1067,22 +1076,32 @@ local function fast_ingest(args)
   if args[BASE + 4] ~= '1' or args[L + #LEG_FIELDS] ~= '{}' then return nil end
   expire_idempotency_keys()
   if redis.call('EXISTS', P .. 'i:' .. id) == 1 then return nil end
-  local q, thr, pa, pt, tg, tgo =
+  local q, thr, pa, pt, tg, tgo, sa =
     args[L + LEG.q], args[L + LEG.thr], args[L + LEG.pa], args[L + LEG.pt], args[L + LEG.tg],
-    args[L + LEG.tgo]
+    args[L + LEG.tgo], args[L + LEG.sa]
   if pa ~= '' and tonumber(pt) > 0 then return nil end
-  local targets = cjson.decode(tg)
-  local t = targets[1]
-  local buckets = t.b
+  local T = INGEST_TIMES
+  local bk, buckets, score, pri = args[T + 3], nil, nil, nil
+  -- (no escalation step and no overflow: the first target is the only one)
+  local only = sa == '[]' and tgo == ''
+  local targets
+  if bk ~= '' and only then
+    ONE_BUCKET[1] = bk
+    buckets, score, pri = ONE_BUCKET, args[T + 4], args[T + 5]
+  else
+    targets = cjson.decode(tg)
+    buckets, score, pri = targets[1].b, targets[1].s, I(targets[1].p)
+    bk = #buckets == 1 and buckets[1] or '' -- (as retarget() keeps it)
+  end
   for i = 1, #buckets do -- in use: then defined too (ensure_bucket made it from it)
     local b = buckets[i]
     if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
     if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
   end
   -- the buckets of its escalation steps and overflow must be defined (read_defs)
-  if #targets > 1 or tgo ~= '' then
+  if not only then
     local known, later = {}, {targets}
-    for _, b in ipairs(t.b) do known[b] = true end
+    for _, b in ipairs(buckets) do known[b] = true end
     if tgo ~= '' then later[2] = cjson.decode(tgo) end
     for _, list in ipairs(later) do
       for _, target_n in ipairs(list) do
@@ -1098,8 +1117,7 @@ local function fast_ingest(args)
   -- A key already taken (a retry) is the general path's, which answers with its item;
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
   if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
-  local T = INGEST_TIMES
-  local seq, pri = I(next_seq()), I(t.p)
+  local seq = I(next_seq())
   redis.call('ZADD', K.keyexp, args[T], dk)
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
@@ -1113,14 +1131,15 @@ local function fast_ingest(args)
   local m = member_of(seq, id)
   redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
   if first then redis.call('SADD', K.arrk, qch) end
-  for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], t.s, m) end
+  for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], score, m) end
   -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
   -- general path's), spelled out: building them as a table and copying it into HSET
   -- arguments cost ingest ~70k instructions (a sixth), in table growth and its collection.
   -- test_differential compares every field both paths write.
   redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', 'queued',
     'tok', '0', 'ag', '', 'aat', '', 'disp', '', 'pref', '', 'inq', '1', 'seq', seq,
-    'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'hist', hist,
+    'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'bk', bk,
+    'hist', hist,
     'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
     'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
     'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
@@ -1255,7 +1274,7 @@ end
 
 local PULLED = {}
 local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 'pref', 'ovf', 'sapp',
-  'tg', 'hist'}
+  'bk', 'hist'}
 
 -- A pull-mode agent's pull: nil when the general path must take it (an agent not
 -- available, in push mode or indexed as ready; work waiting for it as preferred agent;
@@ -1275,14 +1294,18 @@ local function fast_pull(aid)
   if preferred then return nil end
   local id = member_id(m)
   local key = P .. 'i:' .. id
-  local st, ch, q, tok, enq, aat, thr, pri, inq, pref, ovf, sapp, tg, hist =
+  local st, ch, q, tok, enq, aat, thr, pri, inq, pref, ovf, sapp, bk, hist =
     unpack(redis.call('HMGET', key, unpack(PULL_ITEM)))
-  if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not pri or not hist then
+  if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not bk or not hist then
     return nil
   end
-  local step = sapp == '0' and 1 or tonumber(sapp) + 1
-  local in_buckets = cjson.decode(tg)[step].b
-  for i = 1, #in_buckets do redis.call('ZREM', P .. 'b:' .. in_buckets[i], m) end
+  if bk ~= '' then
+    redis.call('ZREM', P .. 'b:' .. bk, m)
+  else -- (a target of several buckets)
+    local step = sapp == '0' and 1 or tonumber(sapp) + 1
+    local in_buckets = cjson.decode(redis.call('HGET', key, 'tg'))[step].b
+    for i = 1, #in_buckets do redis.call('ZREM', P .. 'b:' .. in_buckets[i], m) end
+  end
   redis.call('ZREM', P .. 'arr:' .. q .. '|' .. ch, m)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
   local ntok = moved(tok, 1)
