@@ -145,6 +145,7 @@ from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import RoutingPlan, target_after
 from router.redis_codec import (
+    COMPACT_ASCII_JSON,
     decode_event,
     decode_interaction,
     decode_plan,
@@ -457,7 +458,7 @@ class RedisStore:
             if first is None:
                 first = (keys[0] if len(keys) == 1 else "", score, str(priority))
         assert first is not None  # (a plan has a target before any escalation step)
-        return json.dumps(rows, separators=(",", ":")), buckets, first
+        return COMPACT_ASCII_JSON.encode(rows), buckets, first
 
     def _bucket_defs(self, buckets: Iterable[str], force: bool) -> str:
         """{key: admitted agents} as JSON, for buckets this process has not sent yet."""
@@ -472,8 +473,8 @@ class RedisStore:
                 for aid, profile in self.topology.agents.items()
                 if queue in self._queues_of[aid] and meets(profile, requirement)
             ]
-            defs[key] = json.dumps(admitted, separators=(",", ":"))
-        return json.dumps(defs, separators=(",", ":")) if defs else "{}"
+            defs[key] = COMPACT_ASCII_JSON.encode(admitted)
+        return COMPACT_ASCII_JSON.encode(defs) if defs else "{}"
 
     @staticmethod
     def _requirement(key: str) -> Requirement:
@@ -843,13 +844,18 @@ def _reservation(raw: list[str] | None) -> Reservation | None:
     return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
 
 
+_new_tuple = tuple.__new__
+
+
 def _history(raw: str) -> tuple[HistoryEntry, ...]:
     """An item's history as the functions keep it ('hist'): a JSON array of
     [at, event, agent, queue, reason] entries."""
-    return tuple(
-        HistoryEntry(float(at), event, agent_id or None, queue, unopt(reason))
+    # (tuple.__new__: a NamedTuple's own constructor costs a Python call an entry, and
+    # every accept and completion decodes the whole history)
+    return tuple([
+        _new_tuple(HistoryEntry, (float(at), event, agent_id or None, queue, unopt(reason)))
         for at, event, agent_id, queue, reason in json.loads(raw)
-    )
+    ])
 
 
 def _error(raw: list[str]) -> Exception:
