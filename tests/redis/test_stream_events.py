@@ -91,3 +91,32 @@ async def test_entries_of_the_older_layout_are_still_read(redis_url: str) -> Non
     assert isinstance(presence, AgentEvent)
     assert (presence.presence, presence.previous, presence.reason) == (
         "not_ready", "available", "lunch")
+
+
+async def test_text_that_json_escapes_comes_back_as_given(
+    store: RedisStore, clock: VirtualClock, redis_url: str,
+) -> None:
+    # Events and history entries are joined from JSON texts in the functions (not encoded
+    # from tables): quotes, slashes, backslashes, control and non-ASCII characters must
+    # come back exactly, locally and through the stream.
+    seen = recorded(store)
+    odd = 'said "hi" / back\\slash\n\ttab é 😀 \x7f'
+    iid = 'odd "id" /\\ é'
+    await store.set_presence("ana", Presence.AVAILABLE, auto_offer=False)
+    await store.ingest(make_interaction(Channel.CHAT, id=iid), RoutingPlan("general"))
+    got = await store.pull("ana")
+    assert got is not None and got.interaction_id == iid
+    await store.accept("ana", iid)
+    clock.advance(5)
+    view = await store.complete("ana", iid, odd)
+    await store.set_presence("ana", Presence.NOT_READY, reason=odd)
+    assert [(e.event, e.reason) for e in view.history] == [
+        ("queued", None), ("reserved", "pull"), ("assigned", None), ("completed", odd)]
+    assert (await store.get(iid)).history == view.history
+    completed = [e for e in seen if e.kind is EventKind.COMPLETED]
+    assert [(e.interaction_id, e.reason) for e in completed] == [(iid, odd)]
+    presence = [e for e in seen if isinstance(e, AgentEvent)]
+    assert presence[-1].reason == odd
+    rebuilt = [event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
+               for fields in stream_entries(redis_url)]
+    assert rebuilt == seen
