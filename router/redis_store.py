@@ -500,6 +500,11 @@ class RedisStore:
         self._defs_sent.update(buckets)
         return result
 
+    def _offer_expiry(self, now: float) -> str:
+        """When an offer made at `now` expires, as text: the double the functions would
+        compute (a string.format less for them, a float repr here)."""
+        return _f(now + self.settings.offer_timeout)
+
     # ------------------------------------------------------------------ transitions
     async def ingest(self, interaction: Interaction, plan: RoutingPlan) -> IngestResult:
         now = self.clock()
@@ -525,7 +530,7 @@ class RedisStore:
 
     async def pull(self, agent_id: str) -> Reservation | None:
         now = self.clock()
-        raw = await self._fcall("pull", [agent_id], now)
+        raw = await self._fcall("pull", [agent_id, self._offer_expiry(now)], now)
         return _reservation(None if raw == [None] else raw)
 
     async def accept(self, agent_id: str, interaction_id: str) -> WorkView:
@@ -552,8 +557,10 @@ class RedisStore:
     async def complete_and_pull(
         self, agent_id: str, interaction_id: str, disposition: str | None = None
     ) -> tuple[WorkView, Reservation | None]:
+        now = self.clock()
         raw_view, raw_reservation = await self._fcall(
-            "complete_pull", [agent_id, interaction_id, opt(disposition)], self.clock()
+            "complete_pull",
+            [agent_id, interaction_id, opt(disposition), self._offer_expiry(now)], now,
         )
         return self._view(raw_view), _reservation(raw_reservation)
 

@@ -14,7 +14,7 @@
 -- '~' .. value. Items and agents are read once per call into Lua tables and written
 -- back at the end (flush), so a transition touching one item many times costs one HSET.
 
-local P, NOW, NOWS, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
+local P, NOW, NOWS, OFFER_AT, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
 local RETAIN, IDEM_TTL, MAXLEN, FAST
 local ITEMS, AGENTS, EV = {}, {}, {}
 -- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
@@ -60,8 +60,9 @@ local function setup(keys, args)
     K = {}
     for i = 1, #SITE_KEYS do K[SITE_KEYS[i]] = P .. SITE_KEYS[i] end
   end
-  NOWS = args[1]
-  NOW = tonumber(NOWS)
+  -- (the call's time as a number only when used, see now(): most straight lines write it
+  -- as the text it came as, and tonumber is a strtod)
+  NOWS, NOW, OFFER_AT = args[1], nil, nil
   -- The per-call tables, new only when the last call left something in them: most calls
   -- (the straight lines) leave ITEMS and AGENTS empty, and a table made and collected per
   -- call is not free.
@@ -85,6 +86,11 @@ local function setup(keys, args)
   PARSED = args[2]
 end
 local BASE = 2 -- common arguments (now, settings) before each operation's own
+
+local function now()
+  if NOW == nil then NOW = tonumber(NOWS) end
+  return NOW
+end
 
 -- byte-wise string order (Lua's < uses strcoll, which depends on the server's locale)
 local function bless(a, b)
@@ -583,7 +589,7 @@ local function schedule_leg(it, risk_at)
   end
   if it.mw ~= '' then timer(start + tonumber(it.mw), TIMER_MAX_WAIT, it.id, token) end
   if it.pa ~= '' and num(it, 'pt') > 0 then
-    timer(NOW + num(it, 'pt'), TIMER_PREFERRED, it.id, token)
+    timer(now() + num(it, 'pt'), TIMER_PREFERRED, it.id, token)
   end
 end
 
@@ -592,7 +598,7 @@ local enter_queue, match_agent, reserve
 local function preferred_agent(it)
   local pa = it.pa
   if pa == '' or num(it, 'pt') <= 0 then return nil end
-  if NOW >= num(it, 'enq') + num(it, 'pt') then return nil end
+  if now() >= num(it, 'enq') + num(it, 'pt') then return nil end
   local a = agent(pa)
   if a == nil or a.pres == 'offline' then return nil end
   return pa
@@ -724,9 +730,10 @@ local function best_for(a, skip_rejected)
 end
 
 -- An offer's expiry as kept and as the event's JSON detail (by hand, not cjson: cjson
--- writes 14 significant digits, a timestamp needs 17).
-local function offer_expiry(expires)
-  local at = F(expires)
+-- writes 14 significant digits, a timestamp needs 17). Pulls get it from the caller as
+-- text (OFFER_AT: the same double, a string.format less), other calls compute it.
+local function offer_expiry()
+  local at = OFFER_AT or F(now() + OFFER_TIMEOUT)
   local json_at = at
   -- (a timestamp nearly always has a '.': one plain find, then the pattern, ~150
   -- instructions a character, only without one)
@@ -753,9 +760,8 @@ reserve = function(it, a, offer)
   set(it, 'rat', NOWS)
   add(it, 'tok', 1)
   hold(a, it)
-  local expires = NOW + OFFER_TIMEOUT
-  local at, detail = offer_expiry(expires)
-  timer(expires, TIMER_OFFER, it.id, num(it, 'tok'), at)
+  local at, detail = offer_expiry()
+  timer(nil, TIMER_OFFER, it.id, num(it, 'tok'), at)
   local why = offer and 'offer' or 'pull'
   record(it, 'reserved', a.id, why)
   emit('reserved', it, 'queued', a.id, why, detail)
@@ -776,7 +782,7 @@ local function escalate(it, applied)
 end
 
 local function catch_up_steps(it, upto)
-  local waited = NOW - num(it, 'enq')
+  local waited = now() - num(it, 'enq')
   local afters = cjson.decode(it.sa)
   local due = 0
   for _, after in ipairs(afters) do
@@ -823,7 +829,7 @@ local function return_reservation(it, a, reason, kind)
   record(it, kind, a.id, reason)
   emit(kind, it, 'reserved', a.id, reason)
   catch_up_steps(it, nil)
-  if it.mw ~= '' and NOW >= num(it, 'enq') + tonumber(it.mw) then
+  if it.mw ~= '' and now() >= num(it, 'enq') + tonumber(it.mw) then
     on_max_wait(it)
     return
   end
@@ -1332,9 +1338,8 @@ local function fast_pull(aid)
   redis.call('ZREM', P .. 'arr:' .. q .. '|' .. ch, m)
   redis.call('HSET', P .. 'ah:' .. aid, id, ch)
   local ntok = moved(tok, 1)
-  local expires = NOW + OFFER_TIMEOUT
-  local at, detail = offer_expiry(expires)
-  timer(expires, TIMER_OFFER, id, ntok, at)
+  local at, detail = offer_expiry()
+  timer(nil, TIMER_OFFER, id, ntok, at)
   stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, enq, aat or '',
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
@@ -1346,6 +1351,7 @@ end
 
 local function op_pull(keys, args)
   setup(keys, args)
+  OFFER_AT = args[BASE + 2]
   if FAST then
     local got = fast_pull(args[BASE + 1]) -- (false: nothing for the agent, a reply too)
     if got ~= nil then return done(got) end
@@ -1388,7 +1394,7 @@ local function op_wrap_up(keys, args)
   set_status(it, 'wrap_up')
   add(a, 'wrap', 1)
   add(it, 'tok', 1)
-  timer(NOW + WRAP_TIMEOUT, TIMER_WRAP_UP, it.id, num(it, 'tok'))
+  timer(now() + WRAP_TIMEOUT, TIMER_WRAP_UP, it.id, num(it, 'tok'))
   record(it, 'wrap_up', a.id, nil)
   emit('wrap_up', it, 'assigned', a.id)
   emit_presence(a, previous)
@@ -1410,6 +1416,7 @@ end
 -- available gets no reservation, an offline one included (the completion stands).
 local function op_complete_pull(keys, args)
   setup(keys, args)
+  OFFER_AT = args[BASE + 4]
   local view = FAST and fast_complete(args)
   if view then
     local got = fast_pull(args[BASE + 1])
