@@ -115,7 +115,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -267,6 +267,60 @@ def _shapes(plan: RoutingPlan, channel: Channel) -> list[tuple[int, list[str], l
     return shapes
 
 
+_DUE, _TG, _ODUE, _TGO = (LEG_FIELDS.index(name) for name in ("due", "tg", "odue", "tgo"))
+
+
+class _TargetsText:
+    """A plan's targets after 0..n escalation steps as the functions keep them ('tg'): a
+    JSON array of {"p": priority, "s": score, "q": queues, "b": buckets}, of which only
+    the scores depend on when the leg starts. The text around each score is made once:
+    with the score put back it is the text of encoding the rows (a score is digits and a
+    point, nothing JSON escapes)."""
+
+    __slots__ = ("buckets", "first_bucket", "rows")
+
+    def __init__(self, shapes: list[tuple[int, list[str], list[str]]]) -> None:
+        self.rows: list[tuple[int, str, str]] = []  # (priority, text before, after score)
+        self.buckets: list[str] = []
+        for priority, queues, keys in shapes:
+            self.buckets += keys
+            text = COMPACT_ASCII_JSON.encode({"p": priority, "s": _MARK, "q": queues,
+                                              "b": keys})
+            before, after = text.split(_MARK_JSON, 1)
+            self.rows.append((priority, before, after))
+        first_keys = shapes[0][2]
+        self.first_bucket = first_keys[0] if len(first_keys) == 1 else ""
+
+    def at(self, due: float) -> tuple[str, tuple[str, str, str]]:
+        """The targets of a leg due at `due` as text, and its first target as ingest takes
+        it: (its bucket if it has one only, else ''; its score; its priority)."""
+        parts = []
+        first_score = ""
+        for priority, before, after in self.rows:
+            score = _f(redis_score(priority, due))
+            first_score = first_score or score
+            parts.append(before + score + after)
+        return "[" + ",".join(parts) + "]", (
+            self.first_bucket, first_score, str(self.rows[0][0]))
+
+
+#: a placeholder for a score while the text around it is made, and its JSON form
+_MARK = "\x00"
+_MARK_JSON = "\\u0000"
+
+
+class _LegShape(NamedTuple):
+    """A leg's fields but those that depend on when it starts (due, targets, and the
+    overflow's), with what those are computed from."""
+
+    fields: tuple[str, ...]
+    deadline: Deadline
+    targets: _TargetsText
+    #: the overflow's targets and threshold, when the leg can overflow
+    moved: tuple[_TargetsText, float] | None
+    buckets: tuple[str, ...]
+
+
 class RedisStore:
     """`Store` over Redis. Construct synchronously; connects and loads on first use."""
 
@@ -307,6 +361,10 @@ class RedisStore:
             "1" if fast_paths else "0",
         ))
         self._heads: dict[str, tuple[str, ...]] = {}
+        #: legs by (plan, channel, public) but for their start (`_leg_shape`), and the
+        #: topology and SLA policies they were computed with
+        self._legs: dict[tuple[RoutingPlan, Channel, bool], _LegShape] = {}
+        self._legs_for: tuple[Topology | None, DeadlinePolicy | None] = (None, None)
         #: interactions this worker ingested, by their encoded facts (what views return)
         self._ready = False
         self._setting_up: asyncio.Task[None] | None = None
@@ -413,52 +471,65 @@ class RedisStore:
         """Everything about one queue leg that needs no state: (its fields, in the order of
         `LEG_FIELDS`, its buckets, the deadline they were taken from, and its first target
         as ingest takes it: its bucket if it has one only (else ''), score, priority)."""
-        channel = interaction.channel
+        shape = self._leg_shape(plan, interaction.channel, interaction.public)
+        fields = list(shape.fields)
+        due = now + shape.deadline.threshold
+        fields[_DUE], (fields[_TG], first) = _f(due), shape.targets.at(due)
+        if shape.moved is not None:
+            moved_targets, moved_threshold = shape.moved
+            moved_due = now + moved_threshold
+            fields[_ODUE], (fields[_TGO], _) = _f(moved_due), moved_targets.at(moved_due)
+        return tuple(fields), list(shape.buckets), shape.deadline, first
+
+    def _leg_shape(self, plan: RoutingPlan, channel: Channel, public: bool) -> _LegShape:
+        """The part of a leg that does not depend on when it starts, memoized per (plan,
+        channel, public) for the topology and SLA policies in force (both are replaced
+        whole when they change, never changed in place)."""
+        topology, deadlines = self._legs_for
+        if topology is not self.topology or deadlines is not self.deadlines:
+            self._legs.clear()
+            self._legs_for = (self.topology, self.deadlines)
+        key = (plan, channel, public)
+        try:
+            shape = self._legs.get(key)
+        except TypeError:  # a plan built with an unhashable field: computed each time
+            return self._new_leg_shape(plan, channel, public)
+        if shape is None:
+            if len(self._legs) >= 4096:
+                self._legs.clear()
+            shape = self._legs[key] = self._new_leg_shape(plan, channel, public)
+        return shape
+
+    def _new_leg_shape(self, plan: RoutingPlan, channel: Channel, public: bool) -> _LegShape:
         deadline = self.deadlines.deadline(
-            self.topology.team_of(plan.queue), channel, plan.sla_class, interaction.public
+            self.topology.team_of(plan.queue), channel, plan.sla_class, public
         )
-        due = now + deadline.threshold
         max_wait = plan.max_wait if plan.max_wait is not None else deadline.max_wait
         overflow = overflow_queue(plan, deadline, self.topology.queues)
-        targets, buckets, first = self._targets(plan, channel, due)
+        targets = _TargetsText(_target_shapes(plan, channel))
+        buckets = list(targets.buckets)
         fields = {
             "q": plan.queue, "thr": _f(deadline.threshold),
             "nbf": _f(deadline.near_breach_fraction),
             "mw": "" if max_wait is None else _f(max_wait),
-            "due": _f(due), "pa": plan.preferred_agent or "",
+            "due": "", "pa": plan.preferred_agent or "",
             "pt": _f(plan.preferred_timeout),
             "sa": json.dumps([step.after for step in plan.steps]),
-            "tg": targets, "plan": encode_plan(plan),
+            "tg": "", "plan": encode_plan(plan),
             "ovq": "", "othr": "", "odue": "", "tgo": "",
         }
+        moved: tuple[_TargetsText, float] | None = None
         if overflow is not None:
-            moved = replace(plan, queue=overflow, max_wait=None)
+            moved_plan = replace(plan, queue=overflow, max_wait=None)
             moved_deadline = self.deadlines.deadline(
-                self.topology.team_of(overflow), channel, plan.sla_class, interaction.public
+                self.topology.team_of(overflow), channel, plan.sla_class, public
             )
-            moved_due = now + moved_deadline.threshold
-            fields["tgo"], more, _ = self._targets(moved, channel, moved_due)
-            buckets += more
-            fields.update(ovq=overflow, othr=_f(moved_deadline.threshold),
-                          odue=_f(moved_due))
-        return tuple(fields[name] for name in LEG_FIELDS), buckets, deadline, first
-
-    def _targets(
-        self, plan: RoutingPlan, channel: Channel, due: float
-    ) -> tuple[str, list[str], tuple[str, str, str]]:
-        """The target after 0..n escalation steps: priority, score, queues, buckets (as
-        JSON); every bucket; and the first target's (bucket if one only, score, priority)."""
-        rows = []
-        buckets: list[str] = []
-        first: tuple[str, str, str] | None = None
-        for priority, queues, keys in _target_shapes(plan, channel):
-            buckets += keys
-            score = _f(redis_score(priority, due))
-            rows.append({"p": priority, "s": score, "q": queues, "b": keys})
-            if first is None:
-                first = (keys[0] if len(keys) == 1 else "", score, str(priority))
-        assert first is not None  # (a plan has a target before any escalation step)
-        return COMPACT_ASCII_JSON.encode(rows), buckets, first
+            moved_targets = _TargetsText(_target_shapes(moved_plan, channel))
+            buckets += moved_targets.buckets
+            moved = (moved_targets, moved_deadline.threshold)
+            fields.update(ovq=overflow, othr=_f(moved_deadline.threshold))
+        return _LegShape(tuple(fields[name] for name in LEG_FIELDS), deadline, targets,
+                         moved, tuple(buckets))
 
     def _bucket_defs(self, buckets: Iterable[str], force: bool) -> str:
         """{key: admitted agents} as JSON, for buckets this process has not sent yet."""

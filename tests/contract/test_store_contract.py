@@ -315,6 +315,12 @@ async def test_overflow_to_a_queue_unknown_when_the_leg_started_expires(
     assert sorted((e.interaction_id, e.kind, e.reason) for e in events
                   if isinstance(e, InteractionEvent) and e.kind in ends) == [
         ("early", EventKind.EXPIRED, "max_wait"), ("lost", EventKind.EXPIRED, "max_wait")]
+    # the same plan, for a leg started once the queue is configured, overflows to it
+    await store.ingest(make_interaction(Channel.CHAT, id="late"), plan)
+    clock.advance(61)
+    await store.run_timers()
+    view = await store.get("late")
+    assert view.status is Status.QUEUED and view.queue == "retention"
 
 
 async def test_many_timers_due_at_once_fire_in_order_and_skip_finished_work(
