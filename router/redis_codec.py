@@ -143,6 +143,13 @@ def unopt(value: str | None) -> str | None:
     return value[1:] if value else None
 
 
+#: enum members by value, looked up rather than called: `Status(text)` runs the Enum
+#: machinery's Python code, and a worker decodes several per transition
+STATUS_OF: dict[str, Status] = {s.value: s for s in Status}
+CHANNEL_OF: dict[str, Channel] = {c.value: c for c in Channel}
+_KIND: dict[str, EventKind] = {k.value: k for k in EventKind}
+
+
 def decode_event(raw: Sequence[str], topology: Topology) -> Event:
     """One event as the functions encode it (`emit` and `emit_presence` in omniroute.lua):
     the element of a call's reply and the `e` field of a stream entry are the same array.
@@ -161,13 +168,13 @@ def decode_event(raw: Sequence[str], topology: Topology) -> Event:
         )
     (_, kind_s, iid, channel, queue, status, previous, agent_id, priority, enqueued,
      assigned, reason, threshold, detail, at_s) = raw
-    kind = EventKind(kind_s)
+    kind = _KIND[kind_s]
     at, enqueued_at = float(at_s), float(enqueued)
     known = topology.queues.get(queue)
     return InteractionEvent(
-        kind=kind, at=at, interaction_id=iid, channel=Channel(channel), queue=queue,
-        team=known.team if known is not None else "", status=Status(status),
-        previous=Status(previous) if previous else None, agent_id=agent_id or None,
+        kind=kind, at=at, interaction_id=iid, channel=CHANNEL_OF[channel], queue=queue,
+        team=known.team if known is not None else "", status=STATUS_OF[status],
+        previous=STATUS_OF[previous] if previous else None, agent_id=agent_id or None,
         priority=int(priority), enqueued_at=enqueued_at, waited=at - enqueued_at,
         handled=at - float(assigned) if kind in HANDLED_KINDS and assigned else None,
         reason=unopt(reason), detail=json.loads(detail) if detail else {},

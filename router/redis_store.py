@@ -145,7 +145,9 @@ from router.interaction import TRANSITIONS, Channel, Interaction, Status
 from router.ordering import redis_score
 from router.plan import RoutingPlan, target_after
 from router.redis_codec import (
+    CHANNEL_OF,
     COMPACT_ASCII_JSON,
+    STATUS_OF,
     decode_event,
     decode_interaction,
     decode_plan,
@@ -597,7 +599,7 @@ class RedisStore:
             tail = (_f(now + self.settings.idempotency_ttl), _f(at_risk),
                     str(math.floor(now * 1e6)), *first)
         created, iid, status = await self._with_defs("ingest", head, legs, buckets, now, tail)
-        return IngestResult(iid, created == "1", Status(status))
+        return IngestResult(iid, created == "1", STATUS_OF[status])
 
     async def pull(self, agent_id: str) -> Reservation | None:
         now = self.clock()
@@ -849,7 +851,7 @@ class RedisStore:
             plan = replace(plan, queue=queue, max_wait=None)
         return WorkView(
             interaction=decode_interaction(facts), plan=plan,
-            status=Status(status),
+            status=STATUS_OF[status],
             queue=queue, team=self.topology.team_of(queue), priority=int(priority),
             enqueued_at=float(enqueued), due_at=float(due), agent_id=agent_id or None,
             disposition=unopt(disposition), history=_history(history),
@@ -919,7 +921,7 @@ def _reservation(raw: list[str] | None) -> Reservation | None:
     if not raw:  # (Lua's false arrives as None)
         return None
     iid, aid, channel, queue, reserved, expires = raw
-    return Reservation(iid, aid, Channel(channel), queue, float(reserved), float(expires))
+    return Reservation(iid, aid, CHANNEL_OF[channel], queue, float(reserved), float(expires))
 
 
 _new_tuple = tuple.__new__
