@@ -38,7 +38,7 @@ import multiprocessing as mp
 import re
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
@@ -89,13 +89,13 @@ def topology(total_agents: int) -> Any:
 # ---------------------------------------------------------------------- one lifecycle
 async def _open_store(
     url: str, agents: list[str], total_agents: int, max_connections: int = 64,
-    clock: Clock | None = None,
+    clock: Clock | None = None, settings: EngineSettings = SETTINGS,
 ) -> RedisStore:
     """A store for `total_agents` agents, those in `agents` available (pull mode)."""
     from agents.model import Presence
     from router.redis_store import RedisStore
 
-    store = RedisStore(topology(total_agents), clock or SystemClock(), settings=SETTINGS,
+    store = RedisStore(topology(total_agents), clock or SystemClock(), settings=settings,
                        url=url, max_connections=max_connections)
     for aid in agents:
         await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
@@ -621,11 +621,11 @@ class _Callgrind(DevServer):
 
 
 async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int,
-                      meter: _Meter) -> dict[str, float]:
+                      meter: _Meter, settings: EngineSettings = SETTINGS) -> dict[str, float]:
     """Server instructions per lifecycle of `count` lifecycles from `agents` coroutines of
     one process (after `warm`), the flow of the scenarios."""
     names = [f"b{n}" for n in range(agents)]
-    store = await _open_store(url, names, agents)
+    store = await _open_store(url, names, agents, settings=settings)
     held: dict[str, Reservation | None] = dict.fromkeys(names)
     if merged:  # the backlog (one waiting per agent)
         for aid in names:
@@ -743,6 +743,14 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
             results[flow] = row
         _flush(server.url)
         results["deferred"] = run_async(_deferred(server.url, agents, count // agents, server))
+        # Past `retain_finished` completions (20,000 here: the timed runs get there within
+        # seconds), each completion also deletes the oldest finished item. Counted as the
+        # 4-call flow with the retained set kept full from the start, less the flow.
+        _flush(server.url)
+        full = run_async(_lifecycles(server.url, False, agents, warm, count, server,
+                                     replace(SETTINGS, retain_finished=agents)))
+        results["retention"] = {"instructions_per_lifecycle": (
+            full["instructions_per_lifecycle"] - results["store"]["instructions_per_lifecycle"])}
         results["operations"] = {}
         for op in OPERATIONS:
             _flush(server.url)
@@ -769,6 +777,11 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
             f" {logic/1e6:.3f}M ({logic / r['instructions_per_lifecycle']:.0%})."
         )
     later = results["deferred"]
+    lines.append(
+        f"Deleting the oldest finished item once {SETTINGS.retain_finished:,} are kept (each"
+        f" completion then does): {results['retention']['instructions_per_lifecycle']/1e6:.3f}M"
+        f" per lifecycle."
+    )
     lines.append(
         f"Work a lifecycle leaves for later ({later['timers_per_lifecycle']:.1f} timers firing"
         f" on finished work, its idempotency key expiring):"
