@@ -1113,13 +1113,12 @@ local function fast_ingest(args)
   local bk, buckets, score, pri = args[T + 3], nil, nil, nil
   -- (no escalation step and no overflow: the first target is the only one)
   local only = sa == '[]' and tgo == ''
-  local targets
   if bk ~= '' and only then
     ONE_BUCKET[1] = bk
     buckets, score, pri = ONE_BUCKET, args[T + 4], args[T + 5]
   else
-    targets = cjson.decode(tg)
-    buckets, score, pri = targets[1].b, targets[1].s, I(targets[1].p)
+    local first = cjson.decode(tg)[1]
+    buckets, score, pri = first.b, first.s, I(first.p)
     bk = #buckets == 1 and buckets[1] or '' -- (as retarget() keeps it)
   end
   for i = 1, #buckets do -- in use: then defined too (ensure_bucket made it from it)
@@ -1127,22 +1126,9 @@ local function fast_ingest(args)
     if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
     if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
   end
-  -- the buckets of its escalation steps and overflow must be defined (read_defs)
-  if not only then
-    local known, later = {}, {targets}
-    for _, b in ipairs(buckets) do known[b] = true end
-    if tgo ~= '' then later[2] = cjson.decode(tgo) end
-    for _, list in ipairs(later) do
-      for _, target_n in ipairs(list) do
-        for _, b in ipairs(target_n.b) do
-          if not known[b] then
-            if redis.call('HEXISTS', K.bdef, b) == 0 then return nil end
-            known[b] = true
-          end
-        end
-      end
-    end
-  end
+  -- the buckets of its escalation steps and overflow must be defined, as the general
+  -- path checks them (no definitions were sent: read_defs only reads)
+  if not only and read_defs('{}', {tg = tg, tgo = tgo}) then return nil end
   -- A key already taken (a retry) is the general path's, which answers with its item;
   -- else it is taken here, the first write (one call: HSETNX, not HEXISTS then HSET).
   if redis.call('HSETNX', K.keys, dk, id) == 0 then return nil end
@@ -1154,7 +1140,7 @@ local function fast_ingest(args)
   local first = redis.call('HINCRBY', K.recv, qch, 1) == 1
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
-  local nbf, sa, mw = args[L + LEG.nbf], args[L + LEG.sa], args[L + LEG.mw]
+  local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
   schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
     pa = pa, pt = pt}, args[T + 1])
   local m = member_of(seq, id)
@@ -1331,8 +1317,7 @@ local function fast_pull(aid)
   if bk ~= '' then
     redis.call('ZREM', P .. 'b:' .. bk, m)
   else -- (a target of several buckets)
-    local step = sapp == '0' and 1 or tonumber(sapp) + 1
-    local in_buckets = cjson.decode(redis.call('HGET', key, 'tg'))[step].b
+    local in_buckets = cjson.decode(redis.call('HGET', key, 'tg'))[tonumber(sapp) + 1].b
     for i = 1, #in_buckets do redis.call('ZREM', P .. 'b:' .. in_buckets[i], m) end
   end
   redis.call('ZREM', P .. 'arr:' .. q .. '|' .. ch, m)
