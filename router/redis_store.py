@@ -269,7 +269,11 @@ def _shapes(plan: RoutingPlan, channel: Channel) -> list[tuple[int, list[str], l
     return shapes
 
 
+#: where `_leg` puts the fields that depend on when a leg starts
 _DUE, _TG, _ODUE, _TGO = (LEG_FIELDS.index(name) for name in ("due", "tg", "odue", "tgo"))
+#: a placeholder for a score while the text around it is made, and its JSON form
+_MARK = "\x00"
+_MARK_JSON = "\\u0000"
 
 
 class _TargetsText:
@@ -279,7 +283,7 @@ class _TargetsText:
     with the score put back it is the text of encoding the rows (a score is digits and a
     point, nothing JSON escapes)."""
 
-    __slots__ = ("buckets", "first_bucket", "rows")
+    __slots__ = ("buckets", "first_bucket", "first_priority", "rows")
 
     def __init__(self, shapes: list[tuple[int, list[str], list[str]]]) -> None:
         self.rows: list[tuple[int, str, str]] = []  # (priority, text before, after score)
@@ -290,25 +294,17 @@ class _TargetsText:
                                               "b": keys})
             before, after = text.split(_MARK_JSON, 1)
             self.rows.append((priority, before, after))
-        first_keys = shapes[0][2]
+        first_priority, _, first_keys = shapes[0]
         self.first_bucket = first_keys[0] if len(first_keys) == 1 else ""
+        self.first_priority = str(first_priority)
 
     def at(self, due: float) -> tuple[str, tuple[str, str, str]]:
         """The targets of a leg due at `due` as text, and its first target as ingest takes
         it: (its bucket if it has one only, else ''; its score; its priority)."""
-        parts = []
-        first_score = ""
-        for priority, before, after in self.rows:
-            score = _f(redis_score(priority, due))
-            first_score = first_score or score
-            parts.append(before + score + after)
-        return "[" + ",".join(parts) + "]", (
-            self.first_bucket, first_score, str(self.rows[0][0]))
-
-
-#: a placeholder for a score while the text around it is made, and its JSON form
-_MARK = "\x00"
-_MARK_JSON = "\\u0000"
+        scores = [_f(redis_score(priority, due)) for priority, _, _ in self.rows]
+        text = ",".join([before + score + after
+                         for (_, before, after), score in zip(self.rows, scores, strict=True)])
+        return "[" + text + "]", (self.first_bucket, scores[0], self.first_priority)
 
 
 class _LegShape(NamedTuple):
