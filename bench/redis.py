@@ -194,6 +194,10 @@ def _process(
 
     if kind in FLOW_LABELS:
         result = run(_store_worker(url, index, plan, total, start_at, kind == "merged"))
+    elif kind == "minimal":  # (bench.redis_minimal: a reference, not the store)
+        from bench.redis_minimal import worker
+
+        result = run(worker(url, index, plan, start_at))
     else:
         result = run(_list_worker(url, plan, start_at))
     results.put(result)
