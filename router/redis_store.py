@@ -923,15 +923,33 @@ def _reservation(raw: list[str] | None) -> Reservation | None:
 _new_tuple = tuple.__new__
 
 
-def _history(raw: str) -> tuple[HistoryEntry, ...]:
-    """An item's history as the functions keep it ('hist'): a JSON array of
-    [at, event, agent, queue, reason] entries."""
-    # (tuple.__new__: a NamedTuple's own constructor costs a Python call an entry, and
-    # every accept and completion decodes the whole history)
+def _entries(raw: str) -> tuple[HistoryEntry, ...]:
+    # (tuple.__new__: a NamedTuple's own constructor costs a Python call an entry)
     return tuple([
         _new_tuple(HistoryEntry, (float(at), event, agent_id or None, queue, unopt(reason)))
         for at, event, agent_id, queue, reason in json.loads(raw)
     ])
+
+
+#: Histories this worker decoded last, by their text, for the next transition of the same
+#: item, whose history is that text plus one entry (bounded: emptied when full).
+_HISTORIES: dict[str, tuple[HistoryEntry, ...]] = {}
+_HISTORIES_KEPT = 4096
+_LAST_ENTRY = ',["'  # (only between entries: inside a JSON string a quote is escaped)
+
+
+def _history(raw: str) -> tuple[HistoryEntry, ...]:
+    """An item's history as the functions keep it ('hist'): a JSON array of
+    [at, event, agent, queue, reason] entries, each transition appending one. Accept and
+    complete both return it: a completion by the worker that took the acceptance decodes
+    only its own entry."""
+    cut = raw.rfind(_LAST_ENTRY)
+    earlier = _HISTORIES.pop(raw[:cut] + "]", None) if cut > 0 else None
+    history = _entries(raw) if earlier is None else earlier + _entries("[" + raw[cut + 1:])
+    if len(_HISTORIES) >= _HISTORIES_KEPT:
+        _HISTORIES.clear()
+    _HISTORIES[raw] = history
+    return history
 
 
 def _error(raw: list[str]) -> Exception:
