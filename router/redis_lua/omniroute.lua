@@ -441,11 +441,24 @@ local function reindex(a, ch)
       if c ~= ch and is_blocking(a, c) then chans[#chans + 1] = c end
     end
   end
+  local ax = P .. 'ax:' .. a.id
   for _, c in ipairs(chans) do
     local takes = a.ao == '1' and can_take(a, c)
     for _, bkey in ipairs(redis.call('SMEMBERS', P .. 'abk:' .. a.id .. ':' .. c)) do
-      unindex_agent(a, bkey)
-      if takes then index_agent(a, bkey, c) end
+      if takes then
+        -- Re-scored in place: what unindex_agent then index_agent leave, in fewer calls.
+        -- The member is the agent's id with the longest-idle strategy (the score alone
+        -- moves: one ZADD), else it carries the idle time and is replaced when that moved.
+        local old = redis.call('HGET', ax, bkey)
+        local s, m = agent_key(a, bkey, c)
+        local bakey = P .. 'ba:' .. bkey
+        if old and old ~= m then redis.call('ZREM', bakey, old) end
+        redis.call('ZADD', bakey, F(s), m)
+        if old ~= m then redis.call('HSET', ax, bkey, m) end
+        if not old then add(a, 'nidx', 1) end
+      else
+        unindex_agent(a, bkey)
+      end
     end
   end
 end
