@@ -133,6 +133,12 @@ local RESERVE_FIELDS = {'inq', 'seq', 'pref', 'ovf', 'sapp', 'tg', 'hist'}
 local ITEM_RESERVE = concat(ITEM_HOT, RESERVE_FIELDS)
 local ITEM_VIEW = concat(ITEM_HOT, VIEW_FIELDS)
 local AGENT_PULL = concat(AGENT_HOT, CAPACITY_FIELDS)
+-- Per channel: what offering work of that channel reads of the agent (its capacity, then
+-- its idle time for re-scoring it in the ready indexes), in the first read.
+local OFFER_FIELDS = {}
+for i = 1, #CHANNELS do
+  OFFER_FIELDS[CHANNELS[i]] = concat(AGENT_PULL, {'idle:' .. CHANNELS[i]})
+end
 -- Per channel: what releasing a hold reads of the agent.
 local RELEASE_FIELDS = {}
 for i = 1, #CHANNELS do
@@ -1108,9 +1114,10 @@ end
 local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
 local ONE_BUCKET = {} -- (reused: the first target's buckets when the caller sent its one)
 
--- Ingest of new work with no preferred agent into buckets already in use, none of
--- them with a ready (push-mode) agent, the caller sending no new bucket definitions:
--- nil when the general path must take it, else the reply. Reads only until it knows
+-- Ingest of new work with no preferred agent into buckets already in use, the caller
+-- sending no new bucket definitions: queued, or offered at once to the best ready
+-- (push-mode) agent of its buckets when there is one. Nil when the general path must
+-- take it, else the reply. Reads only until it knows
 -- (its last check, that the idempotency key is new, is also its first write), apart from
 -- expiring idempotency keys, which the general path would do alike.
 local function fast_ingest(args)
@@ -1134,10 +1141,19 @@ local function fast_ingest(args)
     buckets, score, pri = first.b, first.s, I(first.p)
     bk = #buckets == 1 and buckets[1] or '' -- (as retarget() keeps it)
   end
+  -- The best ready (push-mode) agent of its buckets, as match_item() picks it: a new item
+  -- has no rejections, so each bucket's head.
+  local best_s, best_m
   for i = 1, #buckets do -- in use: then defined too (ensure_bucket made it from it)
     local b = buckets[i]
     if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
-    if #redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0) > 0 then return nil end
+    local head = redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0, 'WITHSCORES')
+    if #head > 0 then
+      local s, m = tonumber(head[2]), head[1]
+      if best_s == nil or s < best_s or (s == best_s and bless(m, best_m)) then
+        best_s, best_m = s, m
+      end
+    end
   end
   -- the buckets of its escalation steps and overflow must be defined, as the general
   -- path checks them (no definitions were sent: read_defs only reads)
@@ -1156,9 +1172,29 @@ local function fast_ingest(args)
   local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
   schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
     pa = pa, pt = pt}, args[T + 1])
+  if first then redis.call('SADD', K.arrk, qch) end
+  if best_m ~= nil then
+    -- Offered at once (enter_queue, match_item and reserve, which would add it to its
+    -- buckets and the arrival index and take it out again in the same call).
+    local a = agent(member_agent(best_m), OFFER_FIELDS[ch])
+    local aid = a.id
+    hold(a, {id = id, ch = ch})
+    local at, detail = offer_expiry()
+    timer(nil, TIMER_OFFER, id, '1', at)
+    stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, NOWS, '',
+      '~offer', thr, detail))
+    count_move('queued', 'reserved')
+    redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk,
+      'st', 'reserved', 'tok', '1', 'ag', aid, 'aat', '', 'disp', '', 'pref', '', 'inq', '0',
+      'rat', NOWS, 'seq', seq, 'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0',
+      'pri', pri, 'bk', bk, 'hist', appended(hist, 'reserved', aid, q, '~offer'),
+      'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
+      'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
+      'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
+    return {'1', id, 'reserved'}
+  end
   local m = member_of(seq, id)
   redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
-  if first then redis.call('SADD', K.arrk, qch) end
   for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], score, m) end
   -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
   -- general path's), spelled out: building them as a table and copying it into HSET

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import redis
 
 from agents.model import Presence
 from router.clock import VirtualClock
@@ -122,3 +123,41 @@ async def test_the_general_path_takes_what_the_straight_lines_do_not(pair: Pair)
         await pair.general.complete("ben", "g0", None)
     assert stored_state(pair.url, pair.fast.prefix) == stored_state(
         pair.url, pair.general.prefix)
+
+
+def _zadd_calls(url: str) -> int:
+    with redis.Redis.from_url(url) as client:
+        return int(client.info("commandstats").get("cmdstat_zadd", {}).get("calls", 0))
+
+
+async def test_work_offered_at_once_to_a_ready_agent(pair: Pair) -> None:
+    # the bucket comes into use with nobody ready, then push-mode agents log in: each new
+    # arrival is offered at once, until both are full (3 chats each)
+    await pair.ingest("q0")
+    await pair.both(lambda s: s.set_presence("ana", Presence.AVAILABLE, auto_offer=False))
+    await pair.both(lambda s: s.pull("ana"))
+    pair.clock.advance(1)
+    await pair.both(lambda s: s.set_presence("ben", Presence.AVAILABLE, auto_offer=True))
+    pair.clock.advance(1)
+    await pair.both(lambda s: s.set_presence("ana", Presence.AVAILABLE, auto_offer=True))
+    for n in range(6):
+        pair.clock.advance(1)
+        interaction = make_interaction(Channel.CHAT, id=f"o{n}")
+        before = _zadd_calls(pair.url)
+        await pair.fast.ingest(interaction, RoutingPlan("general"))
+        middle = _zadd_calls(pair.url)
+        await pair.general.ingest(interaction, RoutingPlan("general"))
+        # (the general path adds it to its bucket and the arrival index, and takes it out
+        # again when it matches; the straight line does neither. o5 finds both full.)
+        gap = 2 if n < 5 else 0
+        assert middle - before == _zadd_calls(pair.url) - middle - gap, f"o{n}: general path"
+        assert pair.events["fast"] == pair.events["general"]
+        assert stored_state(pair.url, pair.fast.prefix) == stored_state(
+            pair.url, pair.general.prefix)
+    offers = {e.interaction_id: e.agent_id for e in pair.events["fast"]
+              if e.kind.value == "reserved" and e.interaction_id.startswith("o")}
+    assert sorted(offers) == [f"o{n}" for n in range(5)]  # ana 2 more, ben 3: o5 waits
+    assert sorted(offers.values()) == ["ana", "ana", "ben", "ben", "ben"]
+    for interaction_id, holder in offers.items():
+        await pair.both(lambda s, i=interaction_id, a=holder: s.accept(a, i))
+        await pair.both(lambda s, i=interaction_id, a=holder: s.complete(a, i, "resolved"))
