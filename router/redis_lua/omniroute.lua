@@ -1305,18 +1305,46 @@ local function fast_accept(args)
   return held_view(r, 'assigned', hist, r[14])
 end
 
--- Completing work (assigned or in wrap-up) of a pull-mode agent: nothing to re-index or
+-- What completing work of a channel reads of a push-mode agent, in the first read: what
+-- re-indexing it and offering it waiting work read, and the reason its presence shows.
+local COMPLETE_FIELDS = {}
+for i = 1, #CHANNELS do
+  COMPLETE_FIELDS[CHANNELS[i]] = concat(OFFER_FIELDS[CHANNELS[i]], {'rsn'})
+end
+
+-- fast_complete() of a push-mode agent's work (or of an agent still in ready indexes): the
+-- item written as for a pull-mode agent, the agent through the record cache as
+-- do_complete() moves it (capacity given back and its ready indexes, its presence event),
+-- then waiting work offered to it (match_agent).
+local function complete_and_offer(r, from, aid, id, ch, disp, hist)
+  local a = agent(aid, COMPLETE_FIELDS[ch])
+  local previous_presence = shown(a)
+  if from == 'wrap_up' then add(a, 'wrap', -1) end
+  release(a, {id = id, ch = ch, _d = {}}, true) -- (the item's own writes are below)
+  stream(event_text('completed', id, ch, r[5], 'completed', from, aid, r[9], r[6], r[7] or '',
+    disp, r[8], ''))
+  finish({id = id})
+  redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
+  count_move(from, 'completed')
+  emit_presence(a, previous_presence)
+  match_agent(a)
+  return held_view(r, 'completed', hist, disp)
+end
+
+-- Completing work (assigned or in wrap-up). A pull-mode agent's: nothing to re-index or
 -- offer; its presence event when finishing its last wrap-up changes what it shows.
 local function fast_complete(args)
   if RETAIN < 1 then return nil end -- (then finish() may delete the item being completed)
   local r = held_fields(args, COMPLETABLE)
   if r == nil then return nil end
   local from, aid, id, ch, q = r[1], r[2], args[BASE + 2], r[4], r[5]
-  local a = redis.call('HMGET', P .. 'a:' .. aid, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh',
-    ACT[ch], 'pres', 'rsn')
-  if a[1] == '1' or a[2] ~= '0' then return nil end
   local disp = args[BASE + 3]
   local hist = appended(r[10], 'completed', aid, q, disp)
+  local a = redis.call('HMGET', P .. 'a:' .. aid, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh',
+    ACT[ch], 'pres', 'rsn')
+  if a[1] == '1' or a[2] ~= '0' then
+    return complete_and_offer(r, from, aid, id, ch, disp, hist)
+  end
   redis.call('HDEL', P .. 'ah:' .. aid, id)
   stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
     disp, r[8], ''))

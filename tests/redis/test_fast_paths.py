@@ -130,6 +130,13 @@ def _zadd_calls(url: str) -> int:
         return int(client.info("commandstats").get("cmdstat_zadd", {}).get("calls", 0))
 
 
+def _commands_run_by_functions(url: str) -> int:
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        stats = client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items()
+               if k not in ("cmdstat_fcall", "cmdstat_info"))
+
+
 async def test_work_offered_at_once_to_a_ready_agent(pair: Pair) -> None:
     # the bucket comes into use with nobody ready, then push-mode agents log in: each new
     # arrival is offered at once, until both are full (3 chats each)
@@ -160,4 +167,17 @@ async def test_work_offered_at_once_to_a_ready_agent(pair: Pair) -> None:
     assert sorted(offers.values()) == ["ana", "ana", "ben", "ben", "ben"]
     for interaction_id, holder in offers.items():
         await pair.both(lambda s, i=interaction_id, a=holder: s.accept(a, i))
-        await pair.both(lambda s, i=interaction_id, a=holder: s.complete(a, i, "resolved"))
+        pair.clock.advance(1)
+        before = _commands_run_by_functions(pair.url)
+        fast = await pair.fast.complete(holder, interaction_id, "resolved")
+        middle = _commands_run_by_functions(pair.url)
+        general = await pair.general.complete(holder, interaction_id, "resolved")
+        # (the straight line: the item in one read and one write, not the record cache's)
+        assert middle - before < _commands_run_by_functions(pair.url) - middle
+        assert fast == general
+        assert pair.events["fast"] == pair.events["general"]
+        assert stored_state(pair.url, pair.fast.prefix) == stored_state(
+            pair.url, pair.general.prefix)
+    # o5, waiting, went to whoever freed first, at their completion
+    assert [e.agent_id for e in pair.events["fast"]
+            if e.kind.value == "reserved" and e.interaction_id == "o5"] == [offers["o0"]]
