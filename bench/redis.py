@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
+from bench import redis_push
 from bench.redis_client import client_instructions
 from bench.report import percentile, scenario_parser, write_result
 from router.clock import Clock, SystemClock, VirtualClock
@@ -73,6 +74,8 @@ FULL = Plan(seconds=8.0, workers=(1, 2, 4), agents=32, ceiling_calls=300_000)
 SETTINGS = EngineSettings(offer_timeout=30.0, retain_finished=20_000)
 #: the flows, by their results key, and the name each goes by in the tables
 FLOW_LABELS = {"store": "4-call", "merged": "merged"}
+#: every flow of the timed runs: those and push mode (bench.redis_push: offers made by ingest)
+ROW_LABELS = {**FLOW_LABELS, "push": "push (auto-offer)"}
 _GENERAL = RoutingPlan("general")
 
 
@@ -198,6 +201,11 @@ def _process(
         from bench.redis_minimal import worker
 
         result = run(worker(url, index, plan, start_at))
+    elif kind == "push":
+        from bench import redis_push
+
+        result = run(redis_push.worker(url, index, total // plan.agents, plan.agents,
+                                       plan.seconds, start_at, SETTINGS))
     else:
         result = run(_list_worker(url, plan, start_at))
     results.put(result)
@@ -499,14 +507,14 @@ def _floor_summary(row: dict[str, Any], floor: _Floor) -> dict[str, float]:
 
 
 def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
-    results: dict[str, Any] = {"store": [], "naive": [], "merged": []}
+    results: dict[str, Any] = {"store": [], "naive": [], "merged": [], "push": []}
     with DevServer() as server:
         progress(f"server {server.binary} on port {server.port}")
         from router.service import run as run_async
 
         results["ceiling"] = run_async(_ceiling(server.url, plan.ceiling_calls))
         for workers in plan.workers:
-            for kind in ("store", "merged", "naive"):
+            for kind in ("store", "merged", "push", "naive"):
                 _flush(server.url)
                 row = _scenario(kind, server.url, workers, plan)
                 progress(f"{kind} x{workers}: {row['lifecycles_per_s']:,.0f}/s")
@@ -520,7 +528,7 @@ def run(plan: Plan, progress: Any = print) -> dict[str, Any]:
             floor = run_async(_floor(server, flow == "merged", plan.ceiling_calls // 10,
                                      _ServerCpu(server.url)))
             results["floor"][flow] = _floor_summary(row, floor)
-    for rows in (results["store"], results["merged"]):
+    for rows in (results["store"], results["merged"], results["push"]):
         for store_row, naive_row in zip(rows, results["naive"], strict=True):
             store_row["fraction_of_naive"] = (
                 store_row["lifecycles_per_s"] / naive_row["lifecycles_per_s"]
@@ -539,8 +547,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     naive_by = {r["workers"]: r for r in results["naive"]}
-    for flow, label in FLOW_LABELS.items():
-        for row in results[flow]:
+    for flow, label in ROW_LABELS.items():
+        for row in results.get(flow, []):
             naive = naive_by[row["workers"]]
             ratio = row["fraction_of_naive"]
             lines.append(
@@ -755,6 +763,9 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
                                      replace(SETTINGS, retain_finished=agents)))
         results["retention"] = {"instructions_per_lifecycle": (
             full["instructions_per_lifecycle"] - results["store"]["instructions_per_lifecycle"])}
+        _flush(server.url)
+        results["push"] = run_async(redis_push.counted(server.url, agents, warm, count, server,
+                                                       SETTINGS))
         results["operations"] = {}
         for op in OPERATIONS:
             _flush(server.url)
@@ -780,6 +791,12 @@ def callgrind_markdown(results: dict[str, Any]) -> str:
             f" {r['empty_instructions_per_lifecycle']/1e6:.3f}M); the functions' own Lua"
             f" {logic/1e6:.3f}M ({logic / r['instructions_per_lifecycle']:.0%})."
         )
+    push = results["push"]
+    lines.append(
+        f"Server instructions (push-mode lifecycle, {push['fcalls_per_lifecycle']:.2f} FCALLs:"
+        f" ingest offering at once, accept, complete):"
+        f" {push['instructions_per_lifecycle']/1e6:.3f}M per lifecycle."
+    )
     later = results["deferred"]
     lines.append(
         f"Deleting the oldest finished item once {SETTINGS.retain_finished:,} are kept (each"
