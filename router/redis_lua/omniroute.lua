@@ -398,19 +398,21 @@ local function load_of(a)
   return total
 end
 
--- The agent's place in one bucket's ready index: (score, member), smaller first.
--- Longest idle: score = idle since, member = agent id (ties by id, as in the core).
+-- The agent's place in one bucket's ready index: (score as text, member), smaller first.
+-- Longest idle: score = idle since, member = agent id (ties by id, as in the core); the
+-- score is the idle time's text as kept (the time of a call, which Redis parses to the
+-- same double as F(tonumber(text)) would give, without the two conversions).
 -- Other strategies: score = load or -proficiency, member = fixed-width idle .. ':' .. id.
 local function agent_key(a, bkey, ch)
+  if STRATEGY == 'longest_idle' then return a[IDLE[ch]] or '0', a.id end
   local idle = tonumber(a[IDLE[ch]] or '0')
-  if STRATEGY == 'longest_idle' then return idle, a.id end
   local primary
   if STRATEGY == 'least_occupied' then
     primary = load_of(a)
   else
     primary = -tonumber(redis.call('HGET', P .. 'bp:' .. bkey, a.id) or '0')
   end
-  return primary, string.format('%020.6f', idle) .. ':' .. a.id
+  return F(primary), string.format('%020.6f', idle) .. ':' .. a.id
 end
 
 local function member_agent(m)
@@ -420,7 +422,7 @@ end
 
 local function index_agent(a, bkey, ch)
   local s, m = agent_key(a, bkey, ch)
-  redis.call('ZADD', P .. 'ba:' .. bkey, F(s), m)
+  redis.call('ZADD', P .. 'ba:' .. bkey, s, m)
   redis.call('HSET', P .. 'ax:' .. a.id, bkey, m)
   add(a, 'nidx', 1)
 end
@@ -459,7 +461,7 @@ local function reindex(a, ch)
         local s, m = agent_key(a, bkey, c)
         local bakey = P .. 'ba:' .. bkey
         if old and old ~= m then redis.call('ZREM', bakey, old) end
-        redis.call('ZADD', bakey, F(s), m)
+        redis.call('ZADD', bakey, s, m)
         if old ~= m then redis.call('HSET', ax, bkey, m) end
         if not old then add(a, 'nidx', 1) end
       else
