@@ -154,6 +154,7 @@ from router.redis_codec import (
     encode_interaction,
     encode_plan,
     opt,
+    stored_json,
     unopt,
 )
 from router.redis_mux import RETRIES, TIMEOUT, Multiplexer
@@ -460,7 +461,7 @@ class RedisStore:
         return reply[2:]
 
     def _publish(self, raw: str) -> None:
-        for event in json.loads(raw):
+        for event in stored_json(raw):
             self.bus.publish(decode_event(event, self.topology))
     # ------------------------------------------------------------------ pure policy
     def _leg(
@@ -927,7 +928,7 @@ def _entries(raw: str) -> tuple[HistoryEntry, ...]:
     # (tuple.__new__: a NamedTuple's own constructor costs a Python call an entry)
     return tuple([
         _new_tuple(HistoryEntry, (float(at), event, agent_id or None, queue, unopt(reason)))
-        for at, event, agent_id, queue, reason in json.loads(raw)
+        for at, event, agent_id, queue, reason in stored_json(raw)
     ])
 
 
