@@ -936,7 +936,10 @@ def _entries(raw: str) -> tuple[HistoryEntry, ...]:
 #: item, whose history is that text plus one entry (bounded: emptied when full).
 _HISTORIES: dict[str, tuple[HistoryEntry, ...]] = {}
 _HISTORIES_KEPT = 4096
-_LAST_ENTRY = ',["'  # (only between entries: inside a JSON string a quote is escaped)
+# Outside string literals this occurs only between entries (arrays of strings). A string
+# can end with ',[' (its closing quote then follows): a cut there leaves an unterminated
+# string, text the functions never sent, so the look-up misses and the whole is decoded.
+_LAST_ENTRY = ',["'
 
 
 def _history(raw: str) -> tuple[HistoryEntry, ...]:
