@@ -1314,27 +1314,21 @@ for i = 1, #CHANNELS do
   COMPLETE_FIELDS[CHANNELS[i]] = concat(OFFER_FIELDS[CHANNELS[i]], {'rsn'})
 end
 
--- fast_complete() of a push-mode agent's work (or of an agent still in ready indexes): the
--- item written as for a pull-mode agent, the agent through the record cache as
--- do_complete() moves it (capacity given back and its ready indexes, its presence event),
--- then waiting work offered to it (match_agent).
-local function complete_and_offer(r, from, aid, id, ch, disp, hist)
+-- The agent's side of fast_complete() for a push-mode agent (or one still in ready
+-- indexes), through the record cache as do_complete() moves it: capacity given back and
+-- its ready indexes, its presence event, then waiting work offered to it (match_agent).
+local function release_and_offer(aid, id, ch, from)
   local a = agent(aid, COMPLETE_FIELDS[ch])
   local previous_presence = shown(a)
   if from == 'wrap_up' then add(a, 'wrap', -1) end
-  release(a, {id = id, ch = ch, _d = {}}, true) -- (the item's own writes are below)
-  stream(event_text('completed', id, ch, r[5], 'completed', from, aid, r[9], r[6], r[7] or '',
-    disp, r[8], ''))
-  finish({id = id})
-  redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
-  count_move(from, 'completed')
+  release(a, {id = id, ch = ch, _d = {}}, true) -- (the item is written by the caller)
   emit_presence(a, previous_presence)
   match_agent(a)
-  return held_view(r, 'completed', hist, disp)
 end
 
--- Completing work (assigned or in wrap-up). A pull-mode agent's: nothing to re-index or
--- offer; its presence event when finishing its last wrap-up changes what it shows.
+-- Completing work (assigned or in wrap-up): the item in its one read and one write. A
+-- pull-mode agent's side is one HSET (nothing to re-index or offer) and its presence
+-- event when finishing its last wrap-up changes what it shows.
 local function fast_complete(args)
   if RETAIN < 1 then return nil end -- (then finish() may delete the item being completed)
   local r = held_fields(args, COMPLETABLE)
@@ -1344,25 +1338,26 @@ local function fast_complete(args)
   local hist = appended(r[10], 'completed', aid, q, disp)
   local a = redis.call('HMGET', P .. 'a:' .. aid, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh',
     ACT[ch], 'pres', 'rsn')
-  if a[1] == '1' or a[2] ~= '0' then
-    return complete_and_offer(r, from, aid, id, ch, disp, hist)
-  end
-  redis.call('HDEL', P .. 'ah:' .. aid, id)
   stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
     disp, r[8], ''))
   finish({id = id})
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
-  if from == 'wrap_up' then
-    local wrap = tonumber(a[3])
-    write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS, 'wrap', I(wrap - 1))
-    -- shown(): wrap-up while any is wrapping up (and not offline)
-    if wrap == 1 and a[8] ~= 'offline' then
-      stream(presence_text(aid, a[8], 'wrap_up', a[9] or ''))
-    end
-  else
-    write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS)
-  end
   count_move(from, 'completed')
+  if a[1] == '1' or a[2] ~= '0' then
+    release_and_offer(aid, id, ch, from)
+  else
+    redis.call('HDEL', P .. 'ah:' .. aid, id)
+    if from == 'wrap_up' then
+      local wrap = tonumber(a[3])
+      write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS, 'wrap', I(wrap - 1))
+      -- shown(): wrap-up while any is wrapping up (and not offline)
+      if wrap == 1 and a[8] ~= 'offline' then
+        stream(presence_text(aid, a[8], 'wrap_up', a[9] or ''))
+      end
+    else
+      write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS)
+    end
+  end
   return held_view(r, 'completed', hist, disp)
 end
 
