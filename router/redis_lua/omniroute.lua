@@ -420,11 +420,17 @@ local function member_agent(m)
   return string.sub(m, 22)
 end
 
-local function index_agent(a, bkey, ch)
+-- The agent into one bucket's ready index, at its place now; `old`: its member there
+-- (nil when not in it). An agent already in it is re-scored in place: its member is its id
+-- with the longest-idle strategy (the score alone moves: one ZADD), else it carries the
+-- idle time and is replaced when that moved.
+local function index_agent(a, bkey, ch, old)
   local s, m = agent_key(a, bkey, ch)
-  redis.call('ZADD', P .. 'ba:' .. bkey, s, m)
-  redis.call('HSET', P .. 'ax:' .. a.id, bkey, m)
-  add(a, 'nidx', 1)
+  local bakey = P .. 'ba:' .. bkey
+  if old and old ~= m then redis.call('ZREM', bakey, old) end
+  redis.call('ZADD', bakey, s, m)
+  if old ~= m then redis.call('HSET', P .. 'ax:' .. a.id, bkey, m) end
+  if not old then add(a, 'nidx', 1) end
 end
 
 local function unindex_agent(a, bkey)
@@ -454,16 +460,7 @@ local function reindex(a, ch)
     local takes = a.ao == '1' and can_take(a, c)
     for _, bkey in ipairs(redis.call('SMEMBERS', P .. 'abk:' .. a.id .. ':' .. c)) do
       if takes then
-        -- Re-scored in place: what unindex_agent then index_agent leave, in fewer calls.
-        -- The member is the agent's id with the longest-idle strategy (the score alone
-        -- moves: one ZADD), else it carries the idle time and is replaced when that moved.
-        local old = redis.call('HGET', ax, bkey)
-        local s, m = agent_key(a, bkey, c)
-        local bakey = P .. 'ba:' .. bkey
-        if old and old ~= m then redis.call('ZREM', bakey, old) end
-        redis.call('ZADD', bakey, s, m)
-        if old ~= m then redis.call('HSET', ax, bkey, m) end
-        if not old then add(a, 'nidx', 1) end
+        index_agent(a, bkey, c, redis.call('HGET', ax, bkey))
       else
         unindex_agent(a, bkey)
       end
