@@ -635,6 +635,12 @@ local function leave_queue(it)
   set(it, 'inq', '0')
 end
 
+-- Whether a ready agent at (score s, member m) of a bucket's index comes before the best
+-- found so far (none yet: nil): by score, then member byte-wise, as the core orders them.
+local function agent_before(s, m, best_s, best_m)
+  return best_s == nil or s < best_s or (s == best_s and bless(m, best_m))
+end
+
 -- engine._match_item: offer a queued item to the best ready agent (push direction)
 local function match_item(it)
   if it.pref ~= '' then
@@ -653,9 +659,7 @@ local function match_item(it)
       local m = r[i]
       if nrej == 0 or not rejected(it.id, member_agent(m)) then
         local s = tonumber(r[i + 1])
-        if best_s == nil or s < best_s or (s == best_s and bless(m, best_m)) then
-          best_s, best_m = s, m
-        end
+        if agent_before(s, m, best_s, best_m) then best_s, best_m = s, m end
         break
       end
     end
@@ -1149,9 +1153,7 @@ local function fast_ingest(args)
     local head = redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0, 'WITHSCORES')
     if #head > 0 then
       local s, m = tonumber(head[2]), head[1]
-      if best_s == nil or s < best_s or (s == best_s and bless(m, best_m)) then
-        best_s, best_m = s, m
-      end
+      if agent_before(s, m, best_s, best_m) then best_s, best_m = s, m end
     end
   end
   -- the buckets of its escalation steps and overflow must be defined, as the general
