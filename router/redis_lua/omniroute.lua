@@ -1116,6 +1116,8 @@ end
 -- its targets ('tg') hold them, so that the common case decodes no JSON.
 local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
 local ONE_BUCKET = {} -- (reused: the first target's buckets when the caller sent its one)
+-- (reused: the field/value pairs a new item has only when offered at once, and none)
+local RESERVED_AT, NO_PAIRS = {'rat', ''}, {}
 
 -- Ingest of new work with no preferred agent into buckets already in use, the caller
 -- sending no new bucket definitions: queued, or offered at once to the best ready
@@ -1174,41 +1176,40 @@ local function fast_ingest(args)
   schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
     pa = pa, pt = pt}, args[T + 1])
   if first then redis.call('SADD', K.arrk, qch) end
+  -- queued, or (below) reserved: its status, token, holder, whether it is in its queue,
+  -- its history, and the field/value pairs only a reserved item has
+  local st, tok, ag, inq, more = 'queued', '0', '', '1', NO_PAIRS
   if best_m ~= nil then
     -- Offered at once (enter_queue, match_item and reserve, which would add it to its
     -- buckets and the arrival index and take it out again in the same call).
     local a = agent(member_agent(best_m), OFFER_FIELDS[ch])
-    local aid = a.id
     hold(a, {id = id, ch = ch})
     local at, detail = offer_expiry()
     timer(nil, TIMER_OFFER, id, '1', at)
-    stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, NOWS, '',
+    stream(event_text('reserved', id, ch, q, 'reserved', 'queued', a.id, pri, NOWS, '',
       '~offer', thr, detail))
     count_move('queued', 'reserved')
-    redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk,
-      'st', 'reserved', 'tok', '1', 'ag', aid, 'aat', '', 'disp', '', 'pref', '', 'inq', '0',
-      'rat', NOWS, 'seq', seq, 'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0',
-      'pri', pri, 'bk', bk, 'hist', appended(hist, 'reserved', aid, q, '~offer'),
-      'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
-      'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
-      'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
-    return {'1', id, 'reserved'}
+    st, tok, ag, inq, hist = 'reserved', '1', a.id, '0',
+      appended(hist, 'reserved', a.id, q, '~offer')
+    RESERVED_AT[2] = NOWS
+    more = RESERVED_AT
+  else
+    local m = member_of(seq, id)
+    redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
+    for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], score, m) end
   end
-  local m = member_of(seq, id)
-  redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
-  for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], score, m) end
-  -- The fields of new_item_fields(), leg_fields(), retarget() and enter_queue() (the
-  -- general path's), spelled out: building them as a table and copying it into HSET
+  -- The fields of new_item_fields(), leg_fields(), retarget(), enter_queue() and reserve()
+  -- (the general path's), spelled out: building them as a table and copying it into HSET
   -- arguments cost ingest ~70k instructions (a sixth), in table growth and its collection.
   -- test_differential compares every field both paths write.
-  redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', 'queued',
-    'tok', '0', 'ag', '', 'aat', '', 'disp', '', 'pref', '', 'inq', '1', 'seq', seq,
+  redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', st,
+    'tok', tok, 'ag', ag, 'aat', '', 'disp', '', 'pref', '', 'inq', inq, 'seq', seq,
     'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'bk', bk,
     'hist', hist,
     'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
     'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
-    'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)
-  return {'1', id, 'queued'}
+    'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo, unpack(more))
+  return {'1', id, st}
 end
 
 -- ------------------------------------------------------------------ operations
