@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bench import redis_push
 from bench.redis_client import client_instructions
 from bench.report import percentile, scenario_parser, write_result
 from router.clock import Clock, SystemClock, VirtualClock
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from router.redis_store import RedisStore
+    from router.topology import Topology
     from router.work import Reservation
 
 
@@ -93,21 +93,23 @@ def topology(total_agents: int) -> Any:
 async def _open_store(
     url: str, agents: list[str], total_agents: int, max_connections: int = 64,
     clock: Clock | None = None, settings: EngineSettings = SETTINGS,
+    site: Topology | None = None, auto_offer: bool = False,
 ) -> RedisStore:
-    """A store for `total_agents` agents, those in `agents` available (pull mode)."""
+    """A store for `site` (default: `topology(total_agents)`), the agents in `agents`
+    available, in pull mode unless `auto_offer`."""
     from agents.model import Presence
     from router.redis_store import RedisStore
 
-    store = RedisStore(topology(total_agents), clock or SystemClock(), settings=settings,
-                       url=url, max_connections=max_connections)
+    store = RedisStore(site or topology(total_agents), clock or SystemClock(),
+                       settings=settings, url=url, max_connections=max_connections)
     for aid in agents:
-        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=False)
+        await store.set_presence(aid, Presence.AVAILABLE, auto_offer=auto_offer)
     return store
 
 
-async def _ingest(store: RedisStore, key: str) -> None:
+async def _ingest(store: RedisStore, key: str, plan: RoutingPlan = _GENERAL) -> None:
     await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                   created_at=store.clock()), _GENERAL)
+                                   created_at=store.clock()), plan)
 
 
 async def _step(
@@ -764,6 +766,8 @@ def callgrind(agents: int = 32, warm: int = 1500, count: int = 640) -> dict[str,
         results["retention"] = {"instructions_per_lifecycle": (
             full["instructions_per_lifecycle"] - results["store"]["instructions_per_lifecycle"])}
         _flush(server.url)
+        from bench import redis_push  # (it builds on this module's helpers)
+
         results["push"] = run_async(redis_push.counted(server.url, agents, warm, count, server,
                                                        SETTINGS))
         results["operations"] = {}

@@ -19,8 +19,8 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from bench.redis import _ingest, _open_store
 from router.events import EventKind, InteractionEvent
-from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
 
 if TYPE_CHECKING:
@@ -67,16 +67,11 @@ class Offers:
 async def open_store(url: str, index: int, workers: int, agents: int,
                      settings: Any, max_connections: int = 64) -> tuple[RedisStore, Offers]:
     """Worker `index`'s store, its agents logged in with auto-offer, and its offers."""
-    from agents.model import Presence
-    from router.clock import SystemClock
-    from router.redis_store import RedisStore
-
-    store = RedisStore(push_topology(workers, agents), SystemClock(), settings=settings,
-                       url=url, max_connections=max_connections)
+    store = await _open_store(url, [f"b{index * agents + n}" for n in range(agents)],
+                              workers * agents, max_connections, settings=settings,
+                              site=push_topology(workers, agents), auto_offer=True)
     offers = Offers()
     store.subscribe(offers)
-    for n in range(agents):
-        await store.set_presence(f"b{index * agents + n}", Presence.AVAILABLE, auto_offer=True)
     return store, offers
 
 
@@ -86,8 +81,7 @@ async def lifecycle(store: RedisStore, offers: Offers, queue: str, key: str,
     as the agent it was offered to; False if no offer came within `OFFER_WAIT`."""
     offered = offers.expect(key)
     started = time.perf_counter()
-    await store.ingest(Interaction(id=key, channel=Channel.CHAT, idempotency_key=key,
-                                   created_at=store.clock()), RoutingPlan(queue))
+    await _ingest(store, key, RoutingPlan(queue))
     decisions.append(time.perf_counter() - started)
     if offered.done():  # (the offer came in the ingest's reply: no timer to arm)
         holder = offered.result()
