@@ -52,7 +52,7 @@ from router.interaction import Channel, Interaction
 from router.plan import RoutingPlan
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from router.redis_store import RedisStore
     from router.topology import Topology
@@ -634,6 +634,28 @@ class _Callgrind(DevServer):
         raise RuntimeError("callgrind wrote no dump")
 
 
+async def _metered(
+    lifecycle: Callable[[int, str], Awaitable[bool]], coroutines: int, warm: int, count: int,
+    meter: _Meter, calls: Callable[[], int] = lambda: 0,
+) -> tuple[float, int, int]:
+    """What `meter` counts over `count` lifecycles from `coroutines` coroutines of one
+    process, after `warm` (each coroutine runs its share): (the count, the lifecycles
+    completed, how far `calls` moved). `lifecycle(coroutine, key)` runs one and says
+    whether it completed; `key` is unique per coroutine."""
+    done = [0]
+
+    async def loop(coroutine: int, n: int, phase: str) -> None:
+        for i in range(n):
+            completed = await lifecycle(coroutine, f"{phase}{i}")
+            done[0] += completed  # (not `+= await`: that reads the count before awaiting)
+
+    await asyncio.gather(*(loop(c, warm // coroutines, "w") for c in range(coroutines)))
+    done[0], before = 0, calls()
+    meter.begin()  # (each coroutine goes on with what the warm-up left it holding)
+    await asyncio.gather(*(loop(c, count // coroutines, "m") for c in range(coroutines)))
+    return meter.end(), done[0], calls() - before
+
+
 async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int,
                       meter: _Meter, settings: EngineSettings = SETTINGS) -> dict[str, float]:
     """Server instructions per lifecycle of `count` lifecycles from `agents` coroutines of
@@ -644,23 +666,17 @@ async def _lifecycles(url: str, merged: bool, agents: int, warm: int, count: int
     if merged:  # the backlog (one waiting per agent)
         for aid in names:
             await _ingest(store, f"{aid}-p")
-    done = [0]
 
-    async def loop(aid: str, n: int, tag: str) -> None:
-        for i in range(n):
-            completed, held[aid] = await _step(store, aid, f"{aid}-{tag}{i}", held[aid], merged)
-            done[0] += completed
+    async def lifecycle(coroutine: int, key: str) -> bool:
+        aid = names[coroutine]
+        completed, held[aid] = await _step(store, aid, f"{aid}-{key}", held[aid], merged)
+        return completed
 
-    await asyncio.gather(*(loop(aid, warm // agents, "w") for aid in names))
-    calls = store.round_trips
-    done[0] = 0
-    meter.begin()  # (each agent goes on with what the warm-up left it holding)
-    await asyncio.gather(*(loop(aid, count // agents, "m") for aid in names))
-    instructions = meter.end()
-    out = {"instructions_per_lifecycle": instructions / done[0],
-           "fcalls_per_lifecycle": (store.round_trips - calls) / done[0]}
+    instructions, done, fcalls = await _metered(lifecycle, agents, warm, count, meter,
+                                                lambda: store.round_trips)
     await store.close()
-    return out
+    return {"instructions_per_lifecycle": instructions / done,
+            "fcalls_per_lifecycle": fcalls / done}
 
 
 async def _deferred(url: str, agents: int, rounds: int, meter: _Meter) -> dict[str, float]:

@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.redis import FULL, QUICK, Plan, _Callgrind, _flush, _scenario
+from bench.redis import FULL, QUICK, Plan, _Callgrind, _flush, _metered, _scenario
 from bench.report import scenario_parser, write_result
 from router.devserver import DevServer
 from router.ordering import redis_score
@@ -114,20 +114,14 @@ async def _counted(server: _Callgrind, agents: int, warm: int, count: int) -> fl
     names = [f"m{n}" for n in range(agents)]
     _load(server.url, names)
     mux = Multiplexer(server.url)
-    done = [0]
 
-    async def loop(aid: str, n: int, tag: str) -> None:
-        for i in range(n):
-            completed = await _step(mux, aid, f"{aid}-{tag}{i}", [])
-            done[0] += completed  # (not `+= await`: that reads the count before awaiting)
+    async def lifecycle(coroutine: int, key: str) -> bool:
+        aid = names[coroutine]
+        return await _step(mux, aid, f"{aid}-{key}", [])
 
-    await asyncio.gather(*(loop(aid, warm // agents, "w") for aid in names))
-    done[0] = 0
-    server.begin()
-    await asyncio.gather(*(loop(aid, count // agents, "m") for aid in names))
-    instructions = server.end()
+    instructions, done, _ = await _metered(lifecycle, agents, warm, count, server)
     await mux.aclose()
-    return instructions / done[0]
+    return instructions / done
 
 
 def run(plan: Plan, callgrind: bool, progress: Any = print) -> dict[str, Any]:

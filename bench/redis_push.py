@@ -128,21 +128,15 @@ async def counted(url: str, agents: int, warm: int, count: int, meter: Any,
                   settings: Any) -> dict[str, float]:
     """Server instructions per push-mode lifecycle as `meter` counts them (one process,
     `agents` coroutines, after `warm` lifecycles)."""
+    from bench.redis import _metered
+
     store, offers = await open_store(url, 0, 1, agents, settings)
-    done = [0]
 
-    async def loop(tag: int, n: int, phase: str) -> None:
-        for i in range(n):
-            completed = await lifecycle(store, offers, "q0", f"{phase}{tag}-{i}", [])
-            done[0] += completed
+    async def one(coroutine: int, key: str) -> bool:
+        return await lifecycle(store, offers, "q0", f"{coroutine}-{key}", [])
 
-    await asyncio.gather(*(loop(tag, warm // agents, "w") for tag in range(agents)))
-    calls = store.round_trips
-    done[0] = 0
-    meter.begin()
-    await asyncio.gather(*(loop(tag, count // agents, "m") for tag in range(agents)))
-    instructions = meter.end()
-    out = {"instructions_per_lifecycle": instructions / done[0],
-           "fcalls_per_lifecycle": (store.round_trips - calls) / done[0]}
+    instructions, done, fcalls = await _metered(one, agents, warm, count, meter,
+                                                lambda: store.round_trips)
     await store.close()
-    return out
+    return {"instructions_per_lifecycle": instructions / done,
+            "fcalls_per_lifecycle": fcalls / done}
