@@ -11,7 +11,10 @@
 --
 -- Conventions: every value kept in a hash is a string; floats are written with %.17g
 -- (exact round trip with Python's float); optional strings travel as '' (None) or
--- '~' .. value. Items and agents are read once per call into Lua tables and written
+-- '~' .. value. Arguments to redis.call are strings too, numbers included ('0', I(n)):
+-- Redis 7.0 turns a Lua number argument into text with snprintf('%.17g'), ~2k
+-- instructions each (ten a lifecycle, 2 % of its server work, before they were strings).
+-- Items and agents are read once per call into Lua tables and written
 -- back at the end (flush), so a transition touching one item many times costs one HSET.
 
 local P, NOW, NOWS, OFFER_AT, STRATEGY, OFFER_TIMEOUT, MISSED_LIMIT, WRAP_TIMEOUT
@@ -247,7 +250,7 @@ local function flush()
   if next(ITEMS) ~= nil then flush_table(P .. 'i:', ITEMS) end
   if next(AGENTS) ~= nil then flush_table(P .. 'a:', AGENTS) end
   for k, n in pairs(MOVES) do
-    redis.call('HINCRBY', K.cnt, k, n)
+    redis.call('HINCRBY', K.cnt, k, I(n))
     MOVES[k] = nil -- (emptied in place for the next call)
   end
 end
@@ -330,7 +333,7 @@ local function history(it)
   if h ~= nil then return h end
   if it._key == nil then return '[]' end -- created in this call
   -- (read only: `get` may not write; the next record() moves the list in)
-  local old = redis.call('LRANGE', P .. 'h:' .. it.id, 0, -1)
+  local old = redis.call('LRANGE', P .. 'h:' .. it.id, '0', '-1')
   h = '[]'
   if #old > 0 then
     h = '[' .. table.concat(old, ',') .. ']'
@@ -654,7 +657,7 @@ local function match_item(it)
   if it._key then nrej = redis.call('SCARD', P .. 'rj:' .. it.id) end -- (nil: new here)
   local best_s, best_m
   for _, b in ipairs(target(it).b) do
-    local r = redis.call('ZRANGE', P .. 'ba:' .. b, 0, nrej, 'WITHSCORES')
+    local r = redis.call('ZRANGE', P .. 'ba:' .. b, '0', I(nrej), 'WITHSCORES')
     for i = 1, #r, 2 do
       local m = r[i]
       if nrej == 0 or not rejected(it.id, member_agent(m)) then
@@ -693,7 +696,7 @@ end
 local function first_takeable(key, a, skip_rejected, check_channel)
   local start, page = 0, 16
   while true do
-    local r = redis.call('ZRANGE', key, start, start + page - 1, 'WITHSCORES')
+    local r = redis.call('ZRANGE', key, I(start), I(start + page - 1), 'WITHSCORES')
     if #r == 0 then return nil end
     for i = 1, #r, 2 do
       local m = r[i]
@@ -729,7 +732,7 @@ local function best_member(a, skip_rejected)
   end
   for i = 1, #buckets do
     local b = buckets[i]
-    local h = redis.call('ZRANGE', P .. 'b:' .. b, 0, 0, 'WITHSCORES')
+    local h = redis.call('ZRANGE', P .. 'b:' .. b, '0', '0', 'WITHSCORES')
     if #h > 0 then
       local s, m = tonumber(h[2]), h[1]
       if best_s == nil or klt(s, m, best_s, best_m) then
@@ -1152,7 +1155,7 @@ local function fast_ingest(args)
   for i = 1, #buckets do -- in use: then defined too (ensure_bucket made it from it)
     local b = buckets[i]
     if redis.call('HEXISTS', K.bmade, b) == 0 then return nil end
-    local head = redis.call('ZRANGE', P .. 'ba:' .. b, 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGE', P .. 'ba:' .. b, '0', '0', 'WITHSCORES')
     if #head > 0 then
       local s, m = tonumber(head[2]), head[1]
       if agent_before(s, m, best_s, best_m) then best_s, best_m = s, m end
@@ -1169,7 +1172,7 @@ local function fast_ingest(args)
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
   -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
-  local first = redis.call('HINCRBY', K.recv, qch, 1) == 1
+  local first = redis.call('HINCRBY', K.recv, qch, '1') == 1
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, ''))
   local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
@@ -1239,7 +1242,7 @@ local function op_ingest(keys, args)
   redis.call('ZADD', K.keyexp, args[INGEST_TIMES], dk)
   -- arrivals per first queue x channel: the interactions_received_total counter, and
   -- the moves into 'queued' from nothing (op_snapshot)
-  redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, 1)
+  redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, '1')
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it, args[INGEST_TIMES + 1])
@@ -1557,7 +1560,7 @@ local function op_tick(keys, args)
   local key = K.timers
   local again = true
   while again do
-    local page = redis.call('ZRANGE', key, '-inf', NOWS, 'BYSCORE', 'LIMIT', 0, 64)
+    local page = redis.call('ZRANGE', key, '-inf', NOWS, 'BYSCORE', 'LIMIT', '0', '64')
     if #page == 0 then break end
     again = #page == 64
     local taken = {}
@@ -1687,7 +1690,7 @@ local function op_agent(keys, args)
 end
 
 local function op_next_timer(keys, args)
-  local h = redis.call('ZRANGE', keys[1] .. 'timers', 0, 0, 'WITHSCORES')
+  local h = redis.call('ZRANGE', keys[1] .. 'timers', '0', '0', 'WITHSCORES')
   if #h == 0 then return reply('', false) end
   return reply('', h[2])
 end
@@ -1697,7 +1700,7 @@ local function op_snapshot(keys, args)
   local queues = {}
   for _, qc in ipairs(redis.call('SMEMBERS', K.arrk)) do
     local key = P .. 'arr:' .. qc
-    local head = redis.call('ZRANGE', key, 0, 0)
+    local head = redis.call('ZRANGE', key, '0', '0')
     local oldest = ''
     if head[1] then oldest = redis.call('HGET', P .. 'i:' .. member_id(head[1]), 'enq') end
     queues[#queues + 1] = {qc, I(redis.call('ZCARD', key)), oldest}
