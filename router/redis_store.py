@@ -461,7 +461,10 @@ class RedisStore:
         return reply[2:]
 
     def _publish(self, raw: str) -> None:
-        for event in stored_json(raw):
+        # A call's events: one event's array ('["…'), or an array of them ('[[…'), which the
+        # functions send only when a call made several (see `done` in omniroute.lua).
+        decoded = stored_json(raw)
+        for event in decoded if raw[1] == "[" else (decoded,):
             self.bus.publish(decode_event(event, self.topology))
     # ------------------------------------------------------------------ pure policy
     def _leg(
