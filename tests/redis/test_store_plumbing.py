@@ -42,3 +42,28 @@ async def test_complete_and_pull_is_one_call(redis_url: str) -> None:
         assert following.interaction_id != got.interaction_id
     finally:
         await store.close()
+
+
+async def test_first_call_paces_the_functions_collector(redis_url: str) -> None:
+    """The functions' Lua collector runs at step multiplier 50 once the store has made a
+    call (omniroute.lua, `setup`): the default (200) cost 2.5 % of a lifecycle's server
+    work. A probe library in the same VM reads the multiplier, putting back what it found."""
+    import redis as sync_redis
+
+    probe = ("#!lua name=omniroute_test_gc_probe\n"
+             "redis.register_function('omniroute_test_gc_probe', function()\n"
+             "  local was = collectgarbage('setstepmul', 200)\n"
+             "  collectgarbage('setstepmul', was)\n"
+             "  return was\n"
+             "end)\n")
+    client = sync_redis.Redis.from_url(redis_url)
+    client.function_load(probe, replace=True)
+    store = RedisStore(small_topology(agent("ana")), VirtualClock(start=100.0), url=redis_url)
+    try:
+        client.fcall("omniroute_test_gc_probe", 0)  # (the default, were it the first)
+        await store.set_presence("ana", Presence.AVAILABLE, auto_offer=False)
+        assert client.fcall("omniroute_test_gc_probe", 0) == 50
+    finally:
+        await store.close()
+        client.function_delete("omniroute_test_gc_probe")
+        client.close()
