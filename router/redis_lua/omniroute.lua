@@ -580,9 +580,10 @@ local function timer(due, kind, id, token, due_text)
     string.format('%016d:%d:%s:%s', n, kind, token, id))
 end
 
-local function finish(it)
-  redis.call('DEL', P .. 'rj:' .. it.id)
-  local finished = redis.call('RPUSH', K.fin, it.id)
+-- (by id: the straight-line completion has no record to pass)
+local function finish(id)
+  redis.call('DEL', P .. 'rj:' .. id)
+  local finished = redis.call('RPUSH', K.fin, id)
   while finished > RETAIN do
     finished = finished - 1
     local old = redis.call('LPOP', K.fin)
@@ -730,6 +731,8 @@ local function first_takeable(key, a, skip_rejected, check_channel)
   end
 end
 
+local SETS, NO_BUCKETS = {}, {}
+
 -- engine._best_for: the best waiting item this agent may take now (pull direction)
 -- The queue member of the best waiting item this agent may take now (nil when none), and
 -- whether it waits for the agent as its preferred one.
@@ -740,17 +743,20 @@ local function best_member(a, skip_rejected)
   -- The buckets of every channel it can take now, in one call: the pick below is by a
   -- strict total order, so which bucket (or channel) comes first does not matter.
   -- (numeric loops: ipairs calls its iterator, a C function, once an element)
-  local sets = {}
+  -- (SETS: one table for every call, emptied after use; a table made per pull is
+  -- allocated and collected)
+  local sets = SETS
   for i = 1, #CHANNELS do
     local ch = CHANNELS[i]
     if can_take(a, ch) then sets[#sets + 1] = P .. 'abk:' .. a.id .. ':' .. ch end
   end
-  local buckets = {}
+  local buckets = NO_BUCKETS
   if #sets == 1 then
     buckets = redis.call('SMEMBERS', sets[1])
   elseif #sets > 1 then
     buckets = redis.call('SUNION', unpack(sets))
   end
+  for i = #sets, 1, -1 do sets[i] = nil end
   for i = 1, #buckets do
     local b = buckets[i]
     local h = redis.call('ZRANGE', P .. 'b:' .. b, '0', '0', 'WITHSCORES')
@@ -866,7 +872,7 @@ local function on_max_wait(it)
   set_status(it, 'expired')
   record(it, 'expired', nil, 'max_wait')
   emit('expired', it, previous, nil, 'max_wait')
-  finish(it)
+  finish(it.id)
 end
 
 local function return_reservation(it, a, reason, kind)
@@ -934,7 +940,7 @@ local function do_complete(a, it, disposition)
   set(it, 'ag', a.id)
   record(it, 'completed', a.id, disposition)
   emit('completed', it, previous, a.id, disposition)
-  finish(it)
+  finish(it.id)
   emit_presence(a, previous_presence)
   match_agent(a)
 end
@@ -1007,14 +1013,23 @@ end
 -- The events: '' when none, the one event's text (an array of strings, '["…') when one,
 -- as most calls make, else the array of them ('[[…'). One event needs no second string
 -- (table.concat's, then the brackets'): 4-call lifecycle -2 % server instructions.
-local function done(result)
+local function events_text()
   flush()
   local n = #EV
-  if n == 0 then return reply('', result) end
+  if n == 0 then return '' end
   local events = EV[1]
   if n > 1 then events = '[' .. table.concat(EV, ',') .. ']' end
   for i = n, 1, -1 do EV[i] = nil end -- (emptied in place for the next call)
-  return reply(events, result)
+  return events
+end
+
+local function done(result) return reply(events_text(), result) end
+
+-- A reply the straight lines built whole, {'ok', '', the result...}: its events put in
+-- place (no second table to copy the result into).
+local function done_reply(t)
+  t[2] = events_text()
+  return t
 end
 
 local function fail(...) return {'err', {...}} end
@@ -1204,8 +1219,12 @@ local function fast_ingest(args)
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, '""'))
   local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
-  schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
-    pa = pa, pt = pt}, args[T + 1])
+  if sa == '[]' and mw == '' then -- (no preferred agent either: see above)
+    timer(nil, TIMER_AT_RISK, id, seq, args[T + 1]) -- (all schedule_leg would set)
+  else
+    schedule_leg({id = id, seq = seq, enq = NOWS, thr = thr, nbf = nbf, sa = sa, mw = mw,
+      pa = pa, pt = pt}, args[T + 1])
+  end
   if first then redis.call('SADD', K.arrk, qch) end
   -- queued, or (below) reserved: its status, token, holder, whether it is in its queue,
   -- its history, and the field/value pairs only a reserved item has
@@ -1240,14 +1259,14 @@ local function fast_ingest(args)
     'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
     'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
     'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo, unpack(more))
-  return {'1', id, st}
+  return {'ok', '', '1', id, st}
 end
 
 -- ------------------------------------------------------------------ operations
 local function op_ingest(keys, args)
   setup(keys, args)
   local created = FAST and fast_ingest(args)
-  if created then return done(created) end
+  if created then return done_reply(created) end
   local dk, id, ch, queue_ok = args[BASE + 1], args[BASE + 2], args[BASE + 3], args[BASE + 4]
   expire_idempotency_keys()
   local existing = redis.call('HGET', K.keys, dk)
@@ -1306,8 +1325,12 @@ local function held_fields(args, statuses)
 end
 local RESERVED, COMPLETABLE = {reserved = true}, {assigned = true, wrap_up = true}
 
--- item_view() of a held item read by held_fields, with its new status and history.
-local function held_view(r, st, hist, disp)
+-- item_view() of a held item read by held_fields, with its new status and history; or,
+-- `whole`, the call's reply with it (see done_reply).
+local function held_view(r, st, hist, disp, whole)
+  if whole then
+    return {'ok', '', r[11], r[12], st, r[5], r[9], r[6], r[13], r[2], disp, r[15], hist}
+  end
   return {r[11], r[12], st, r[5], r[9], r[6], r[13], r[2], disp, r[15], hist}
 end
 
@@ -1325,6 +1348,7 @@ local function write_capacity(aid, ch, d, act, nheld, bh, blk, ...)
 end
 
 local function fast_accept(args)
+  -- (its reply whole: only op_accept calls it)
   local r = held_fields(args, RESERVED)
   if r == nil then return nil end
   local aid, id, ch, q, pri, enq, thr = r[2], args[BASE + 2], r[4], r[5], r[9], r[6], r[8]
@@ -1335,7 +1359,7 @@ local function fast_accept(args)
     'tok', moved(r[3], 1), 'hist', hist)
   redis.call('HSET', P .. 'a:' .. aid, 'miss', '0')
   count_move('reserved', 'assigned')
-  return held_view(r, 'assigned', hist, r[14])
+  return held_view(r, 'assigned', hist, r[14], true)
 end
 
 -- What completing work of a channel reads of a push-mode agent, in the first read: what
@@ -1360,7 +1384,7 @@ end
 -- Completing work (assigned or in wrap-up): the item in its one read and one write. A
 -- pull-mode agent's side is one HSET (nothing to re-index or offer) and its presence
 -- event when finishing its last wrap-up changes what it shows.
-local function fast_complete(args)
+local function fast_complete(args, whole)
   if RETAIN < 1 then return nil end -- (then finish() may delete the item being completed)
   local r = held_fields(args, COMPLETABLE)
   if r == nil then return nil end
@@ -1371,7 +1395,7 @@ local function fast_complete(args)
     ACT[ch], 'pres', 'rsn')
   stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
     disp, r[8], '""'))
-  finish({id = id})
+  finish(id)
   redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
   count_move(from, 'completed')
   if a[1] == '1' or a[2] ~= '0' then
@@ -1389,7 +1413,7 @@ local function fast_complete(args)
       write_capacity(aid, ch, -1, a[7], a[5], a[6], a[4], IDLE[ch], NOWS)
     end
   end
-  return held_view(r, 'completed', hist, disp)
+  return held_view(r, 'completed', hist, disp, whole)
 end
 
 local PULLED = {}
@@ -1400,7 +1424,7 @@ local PULL_ITEM = {'st', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri', 'inq', 'p
 -- available, in push mode or indexed as ready; work waiting for it as preferred agent;
 -- an overflowed item or one of an older layout), else the reply: false when nothing
 -- suits the agent, or the reservation.
-local function fast_pull(aid)
+local function fast_pull(aid, whole)
   local r = redis.call('HMGET', P .. 'a:' .. aid, unpack(AGENT_PULL))
   if not r[1] then return nil end
   -- A plain table, the same one every call (can_take and best_member only read it, and
@@ -1436,6 +1460,7 @@ local function fast_pull(aid)
     'hist', appended(hist, 'reserved', aid, q, '~pull'))
   write_capacity(aid, ch, 1, a[ACT[ch]], a.nheld, a.bh, a.blk)
   count_move('queued', 'reserved')
+  if whole then return {'ok', '', id, aid, ch, q, NOWS, at} end
   return {id, aid, ch, q, NOWS, at}
 end
 
@@ -1443,8 +1468,9 @@ local function op_pull(keys, args)
   setup(keys, args)
   OFFER_AT = args[BASE + 2]
   if FAST then
-    local got = fast_pull(args[BASE + 1]) -- (false: nothing for the agent, a reply too)
-    if got ~= nil then return done(got) end
+    local got = fast_pull(args[BASE + 1], true) -- (false: nothing for the agent, a reply too)
+    if got then return done_reply(got) end
+    if got == false then return done(false) end
   end
   local a = agent(args[BASE + 1], AGENT_PULL)
   if a == nil then return fail('unknown_agent', args[BASE + 1]) end
@@ -1455,7 +1481,7 @@ end
 local function op_accept(keys, args)
   setup(keys, args)
   local view = FAST and fast_accept(args)
-  if view then return done(view) end
+  if view then return done_reply(view) end
   local a, it, err = held_item(args, 'assigned')
   if err then return err end
   set_status(it, 'assigned')
@@ -1493,8 +1519,8 @@ end
 
 local function op_complete(keys, args)
   setup(keys, args)
-  local view = FAST and fast_complete(args)
-  if view then return done(view) end
+  local view = FAST and fast_complete(args, true)
+  if view then return done_reply(view) end
   local a, it, err = held_item(args, 'completed')
   if err then return err end
   do_complete(a, it, dec(args[BASE + 3]))
@@ -1535,7 +1561,7 @@ local function op_end(keys, args)
   local holder_id = holder and holder.id or nil
   record(it, final, holder_id, reason)
   emit(final, it, previous, holder_id, reason)
-  finish(it)
+  finish(it.id)
   if holder ~= nil then match_agent(holder) end
   return done(item_view(it))
 end
