@@ -14,7 +14,12 @@ runs twice under valgrind (callgrind, counting everything), for a small and a la
 number of lifecycles; the difference divided by the difference in lifecycles leaves out
 start-up and imports.
 
-    python -m bench.redis_client --lifecycles 500 [--merged]   # the driven process
+A served worker's store has subscribers (`RoutingService` subscribes to wake its timer
+task, and the SSE hub): each reply's events are then decoded and published, which the
+benchmark's workers, driving the store alone, skip. `--served` counts that too (a
+catch-all subscriber that does nothing).
+
+    python -m bench.redis_client --lifecycles 500 [--merged] [--served]   # the driven process
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from typing import Any
 SMALL, LARGE = 500, 2500
 
 
-async def _drive(url: str, lifecycles: int, merged: bool) -> None:
+async def _drive(url: str, lifecycles: int, merged: bool, served: bool) -> None:
     from bench.redis import _flush, _open_store, _step
     from router import redis_mux
 
     _flush(url)
     store = await _open_store(url, ["b0"], 1)
+    if served:
+        store.subscribe(lambda event: None)
     recorded: dict[str, Any] = {}
     real = store._mux.call
 
@@ -59,12 +66,14 @@ async def _drive(url: str, lifecycles: int, merged: bool) -> None:
     await store.close()
 
 
-def _collected(lifecycles: int, merged: bool) -> int:
+def _collected(lifecycles: int, merged: bool, served: bool) -> int:
     """Instructions callgrind counts for a whole driven process."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                sys.executable, "-m", "bench.redis_client", "--lifecycles", str(lifecycles)]
     if merged:
         command.append("--merged")
+    if served:
+        command.append("--served")
     # (a fixed hash seed: string hashes decide dict collisions, which moved the count by
     # ~2 % from run to run)
     env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -75,9 +84,10 @@ def _collected(lifecycles: int, merged: bool) -> int:
     return int(found.group(1))
 
 
-def client_instructions(merged: bool) -> float:
-    """The client's instructions per lifecycle of one flow (needs valgrind)."""
-    small, large = _collected(SMALL, merged), _collected(LARGE, merged)
+def client_instructions(merged: bool, served: bool = False) -> float:
+    """The client's instructions per lifecycle of one flow (needs valgrind); `served`: with
+    an event subscriber, as in a served worker."""
+    small, large = _collected(SMALL, merged, served), _collected(LARGE, merged, served)
     return (large - small) / (LARGE - SMALL)
 
 
@@ -86,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lifecycles", type=int, required=True)
     parser.add_argument("--merged", action="store_true")
+    parser.add_argument("--served", action="store_true")
     args = parser.parse_args(argv)
     from router.devserver import DevServer
     from router.service import run as run_async
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     server = DevServer()
     server.start()
     try:
-        run_async(_drive(server.url, args.lifecycles, args.merged))
+        run_async(_drive(server.url, args.lifecycles, args.merged, args.served))
     finally:
         server.stop()
     return 0
