@@ -50,10 +50,18 @@ differential state machine):
 - `run_timers`/`next_timer_at` return 0/None while Redis is down (the service's timer
   loop must survive an outage); every other call raises `StoreUnavailable` (503).
 
-Rolling deploys: the stored layout has changed five times, and workers of different layouts
-must not serve one site together for long. Upgrade every worker, then resume; or accept
-that, until all are upgraded, the figures listed here can be wrong. Routing stays
-atomic and no interaction is lost or double-assigned:
+Upgrades: from layout 6 on (`LAYOUT`; the library's name carries it, `omniroute_v6_…`),
+a worker of a newer layout fences the libraries of older ones when it starts: each is
+replaced by one whose functions (same names) only answer `OMNIROUTE_FENCED`, so an older
+worker still running writes nothing the newer layout would misread; its calls fail (500)
+until it is upgraded. Upgrade every worker, then resume. Layout 6 stops keeping an item's
+fields while they hold their default (`ITEM_DEFAULTS` in the Lua), which workers of
+earlier layouts would misread; layout-6 workers read items of every earlier layout.
+
+Rolling deploys before layout 6: the stored layout changed five times, and workers of
+different layouts must not serve one site together for long. Upgrade every worker, then
+resume; or accept that, until all are upgraded, the figures listed here can be wrong.
+Routing stays atomic and no interaction is lost or double-assigned:
 - an item's current priority is its own field ('pri') and arrival-index scores are whole
   microseconds (they were float seconds): an older worker reading an item a newer one
   wrote, or the reverse, can misreport its priority in events and oldest-wait figures
@@ -110,6 +118,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -189,12 +198,71 @@ LEG_FIELDS = ("q", "thr", "nbf", "mw", "due", "pa", "pt", "sa", "tg", "plan", "o
 _NO_LEG = ("",) * len(LEG_FIELDS)
 
 
+#: The stored layout this release reads and writes. A worker fences the libraries of older
+#: layouts when it starts (`fence_older_layouts`); bump it with any change that workers
+#: of the previous layout would misread.
+LAYOUT = 6
+#: omniroute's libraries: `omniroute_<digest>` (layouts up to 5) or `omniroute_v<n>_<digest>`
+_STORE_LIBRARY = re.compile(r"omniroute_(?:v(\d+)_)?[0-9a-f]{12}")
+#: the error code of a fenced library's functions
+FENCED = "OMNIROUTE_FENCED"
+
+
+def layout_of(library_name: str) -> int | None:
+    """The stored layout of one of omniroute's function libraries, by its name (5 for
+    every release before layouts were named); None for any other library."""
+    found = _STORE_LIBRARY.fullmatch(library_name)
+    if found is None:
+        return None
+    return int(found.group(1)) if found.group(1) else 5
+
+
+def fence_code(library_name: str, functions: Iterable[tuple[str, Sequence[str]]]) -> str:
+    """A library that takes the place of `library_name`: the same functions (names and
+    flags), each answering only an `OMNIROUTE_FENCED` error, writing nothing."""
+    message = (f"{FENCED} this site's data is kept in layout {LAYOUT} now, by a newer"
+               f" omniroute release; upgrade this worker ({library_name})")
+    lines = [f"#!lua name={library_name}",
+             f"local function fenced() return redis.error_reply({json.dumps(message)}) end"]
+    for name, flags in functions:
+        listed = ", ".join(json.dumps(flag) for flag in flags)
+        lines.append(f"redis.register_function{{function_name={json.dumps(name)},"
+                     f" callback=fenced, flags={{{listed}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _fields(entry: Any) -> dict[str, Any]:
+    """A FUNCTION LIST entry as a dict (RESP2 sends it as a flat name/value list)."""
+    if isinstance(entry, dict):
+        return entry
+    return {str(entry[i]): entry[i + 1] for i in range(0, len(entry), 2)}
+
+
+async def fence_older_layouts(client: aioredis.Redis) -> list[str]:
+    """Replace every omniroute library of a layout older than `LAYOUT` by its fence
+    (`fence_code`); returns the names fenced now. Idempotent; FUNCTION LOAD REPLACE is
+    atomic, so a call of the older library runs wholly before its fence or not at all."""
+    fenced = []
+    for entry in await client.function_list(library="omniroute_*", withcode=True):
+        library = _fields(entry)
+        name = str(library["library_name"])
+        layout = layout_of(name)
+        if layout is None or layout >= LAYOUT or FENCED in str(library["library_code"]):
+            continue
+        functions = [(str(f["name"]), [str(flag) for flag in f["flags"]])
+                     for f in map(_fields, library["functions"])]
+        await client.function_load(fence_code(name, functions), replace=True)
+        fenced.append(name)
+    return fenced
+
+
 @cache
 def library() -> tuple[str, str]:
     """(library name, code): a generated prelude (the lifecycle table) + the Lua file.
 
-    The name carries a digest of the code, so workers of two releases can share a Redis
-    during a rolling deploy, each calling its own functions.
+    The name carries the layout and a digest of the code, so workers of two releases of
+    one layout can share a Redis during a rolling deploy, each calling its own functions
+    (those of an older layout are fenced, see `fence_older_layouts`).
     """
     transitions = ", ".join(
         f"{s.value} = {{{', '.join(f'{t.value} = true' for t in sorted(ts))}}}"
@@ -204,7 +272,7 @@ def library() -> tuple[str, str]:
     legs = ", ".join(f"'{f}'" for f in LEG_FIELDS)
     body = _LUA.read_text(encoding="utf-8")
     digest = hashlib.sha1(f"{channels}{transitions}{legs}{body}".encode()).hexdigest()[:12]
-    name = f"omniroute_{digest}"
+    name = f"omniroute_v{LAYOUT}_{digest}"
     prelude = (
         f"#!lua name={name}\n"
         f"local LIB = '{name}'\n"
@@ -419,6 +487,14 @@ class RedisStore:
                 raise
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+        try:
+            self.round_trips += 1
+            fenced = await fence_older_layouts(self.client)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+        if fenced:
+            log.warning("fenced the functions of older layouts (workers still running"
+                         " them fail until upgraded): %s", ", ".join(fenced))
 
     async def _call(self, op: str, args: Sequence[str], now: float) -> Any:
         """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached."""

@@ -128,6 +128,15 @@ end
 -- alone when the code first reads it (the __index below). Fields starting with '_' are
 -- the cache's own bookkeeping, never in Redis.
 local ITEM_HOT = {'st', 'ag', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri'}
+-- An item's fields that are not kept while they hold their default value (layout 6): a
+-- new interaction has them all so, and writing 13 fields nobody changed cost ingest ~30k
+-- instructions (their arguments, entries and later deletion). Reading one that is not
+-- there gives its default (load_record, prefetch and the record's __index below; the
+-- straight lines map it themselves); a write of the value it already reads as is no
+-- write (set()), so a field appears only once it differs. Items of older layouts have
+-- every field, which reads the same.
+local ITEM_DEFAULTS = {aat = '', disp = '', pref = '', sapp = '0', risk = '0', brk = '0',
+  ovf = '0', mw = '', pa = '', ovq = '', othr = '', odue = '', tgo = ''}
 local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap'}
 local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf', 'hist'}
 local CAPACITY_FIELDS = {}
@@ -167,22 +176,27 @@ local LAZY = {__index = function(t, f)
   if string.byte(f, 1) == 95 or t._miss[f] then return nil end -- 95: '_'
   local v = redis.call('HGET', t._key, f)
   if not v then
-    t._miss[f] = true
-    return nil
+    v = t._dflt and t._dflt[f]
+    if v == nil then
+      t._miss[f] = true
+      return nil
+    end
   end
   rawset(t, f, v)
   return v
 end}
 
 -- The record `id` (under P .. kind) with `hot` loaded and cached in `cache`, or nil when
--- it does not exist (`hot[1]` is a field every record has).
-local function load_record(cache, kind, id, hot)
+-- it does not exist (`hot[1]` is a field every record has); `dflt`: the values of fields
+-- not kept while at their default (ITEM_DEFAULTS).
+local function load_record(cache, kind, id, hot, dflt)
   local key = P .. kind .. id
   local r = redis.call('HMGET', key, unpack(hot))
   if not r[1] then return nil end
-  local t = setmetatable({_d = {}, _miss = {}, _key = key, id = id}, LAZY)
+  local t = setmetatable({_d = {}, _miss = {}, _key = key, id = id, _dflt = dflt}, LAZY)
   for i = 1, #hot do
-    if r[i] then t[hot[i]] = r[i] end
+    local v = r[i] or (dflt and dflt[hot[i]])
+    if v then t[hot[i]] = v end
   end
   cache[id] = t
   return t
@@ -198,15 +212,17 @@ local function prefetch(t, fields)
   end
   if #need == 0 then return end
   local r = redis.call('HMGET', t._key, unpack(need))
+  local dflt = t._dflt
   for i = 1, #need do
-    if r[i] then rawset(t, need[i], r[i]) else t._miss[need[i]] = true end
+    local v = r[i] or (dflt and dflt[need[i]])
+    if v then rawset(t, need[i], v) else t._miss[need[i]] = true end
   end
 end
 
 -- `hot`: the fields to read at once when the item is first touched (ITEM_HOT by default;
 -- an operation that will read more passes a longer list: one HMGET instead of two).
 local function item(id, hot)
-  local it = ITEMS[id] or load_record(ITEMS, 'i:', id, hot or ITEM_HOT)
+  local it = ITEMS[id] or load_record(ITEMS, 'i:', id, hot or ITEM_HOT, ITEM_DEFAULTS)
   if it == nil or it._gone then return nil end
   return it
 end
@@ -1162,8 +1178,14 @@ end
 -- its targets ('tg') hold them, so that the common case decodes no JSON.
 local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
 local ONE_BUCKET = {} -- (reused: the first target's buckets when the caller sent its one)
--- (reused: the field/value pairs a new item has only when offered at once, and none)
-local RESERVED_AT, NO_PAIRS = {'rat', ''}, {}
+-- (reused, emptied after each use: the field/value pairs a new item has only sometimes:
+-- its reservation time when offered at once, leg fields not at their default)
+local PAIRS = {}
+-- the leg's fields that ITEM_DEFAULTS has (not kept while empty), by offset in LEG_FIELDS
+local SPARSE_LEG = {}
+for i = 1, #LEG_FIELDS do
+  if ITEM_DEFAULTS[LEG_FIELDS[i]] then SPARSE_LEG[#SPARSE_LEG + 1] = LEG_FIELDS[i] end
+end
 
 -- Ingest of new work with no preferred agent into buckets already in use, the caller
 -- sending no new bucket definitions: queued, or offered at once to the best ready
@@ -1228,7 +1250,16 @@ local function fast_ingest(args)
   if first then redis.call('SADD', K.arrk, qch) end
   -- queued, or (below) reserved: its status, token, holder, whether it is in its queue,
   -- its history, and the field/value pairs only a reserved item has
-  local st, tok, ag, inq, more = 'queued', '0', '', '1', NO_PAIRS
+  local st, tok, ag, inq = 'queued', '0', '', '1'
+  local pairs_out = PAIRS
+  for i = 1, #SPARSE_LEG do -- (mostly all empty: no max wait, preferred agent, overflow)
+    local f = SPARSE_LEG[i]
+    local v = args[L + LEG[f]]
+    if v ~= '' then
+      pairs_out[#pairs_out + 1] = f
+      pairs_out[#pairs_out + 1] = v
+    end
+  end
   if best_m ~= nil then
     -- Offered at once (enter_queue, match_item and reserve, which would add it to its
     -- buckets and the arrival index and take it out again in the same call).
@@ -1241,24 +1272,23 @@ local function fast_ingest(args)
     count_move('queued', 'reserved')
     st, tok, ag, inq, hist = 'reserved', '1', a.id, '0',
       appended(hist, 'reserved', a.id, q, '~offer')
-    RESERVED_AT[2] = NOWS
-    more = RESERVED_AT
+    pairs_out[#pairs_out + 1] = 'rat'
+    pairs_out[#pairs_out + 1] = NOWS
   else
     local m = member_of(seq, id)
     redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)
     for i = 1, #buckets do redis.call('ZADD', P .. 'b:' .. buckets[i], score, m) end
   end
   -- The fields of new_item_fields(), leg_fields(), retarget(), enter_queue() and reserve()
-  -- (the general path's), spelled out: building them as a table and copying it into HSET
-  -- arguments cost ingest ~70k instructions (a sixth), in table growth and its collection.
-  -- test_differential compares every field both paths write.
+  -- (the general path's) not at their default (ITEM_DEFAULTS), spelled out: building
+  -- them as a table and copying it into HSET arguments cost ingest ~70k instructions (a
+  -- sixth), in table growth and its collection. test_differential compares every field
+  -- both paths write.
   redis.call('HSET', P .. 'i:' .. id, 'ch', ch, 'ix', args[BASE + 5], 'dk', dk, 'st', st,
-    'tok', tok, 'ag', ag, 'aat', '', 'disp', '', 'pref', '', 'inq', inq, 'seq', seq,
-    'enq', NOWS, 'sapp', '0', 'risk', '0', 'brk', '0', 'ovf', '0', 'pri', pri, 'bk', bk,
-    'hist', hist,
-    'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,
-    'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],
-    'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo, unpack(more))
+    'tok', tok, 'ag', ag, 'inq', inq, 'seq', seq, 'enq', NOWS, 'pri', pri, 'bk', bk,
+    'hist', hist, 'q', q, 'thr', thr, 'nbf', nbf, 'due', args[L + LEG.due], 'pt', pt,
+    'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], unpack(pairs_out))
+  for i = #pairs_out, 1, -1 do pairs_out[i] = nil end
   return {'ok', '', '1', id, st}
 end
 
@@ -1282,6 +1312,7 @@ local function op_ingest(keys, args)
   local missing = read_defs(args[BASE + 7 + #LEG_FIELDS], legs)
   if missing then return fail('nodef', missing) end
   local it = {_d = {}, id = id}
+  for f, v in pairs(ITEM_DEFAULTS) do it[f] = v end -- (kept only once they differ)
   ITEMS[id] = it
   for k, v in pairs(new_item_fields(args)) do set(it, k, v) end
   start_leg(it, legs)
@@ -1321,6 +1352,8 @@ local HELD_READ = {'st', 'ag', 'tok', 'ch', 'q', 'enq', 'aat', 'thr', 'pri', 'hi
 local function held_fields(args, statuses)
   local r = redis.call('HMGET', P .. 'i:' .. args[BASE + 2], unpack(HELD_READ))
   if not statuses[r[1]] or r[2] ~= args[BASE + 1] or not r[9] or not r[10] then return nil end
+  -- (fields not kept while at their default: see ITEM_DEFAULTS)
+  r[7], r[14], r[15] = r[7] or '', r[14] or '', r[15] or '0'
   return r
 end
 local RESERVED, COMPLETABLE = {reserved = true}, {assigned = true, wrap_up = true}
@@ -1396,7 +1429,11 @@ local function fast_complete(args, whole)
   stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
     disp, r[8], '""'))
   finish(id)
-  redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
+  if disp ~= r[14] then
+    redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'disp', disp, 'hist', hist)
+  else -- (as set() writes: only what changed, and a disposition absent reads as '')
+    redis.call('HSET', P .. 'i:' .. id, 'st', 'completed', 'hist', hist)
+  end
   count_move(from, 'completed')
   if a[1] == '1' or a[2] ~= '0' then
     release_and_offer(aid, id, ch, from)
@@ -1440,6 +1477,7 @@ local function fast_pull(aid, whole)
   local key = P .. 'i:' .. id
   local st, ch, q, tok, enq, aat, thr, pri, inq, pref, ovf, sapp, bk, hist =
     unpack(redis.call('HMGET', key, unpack(PULL_ITEM)))
+  pref, ovf, sapp = pref or '', ovf or '0', sapp or '0' -- (see ITEM_DEFAULTS)
   if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not bk or not hist then
     return nil
   end

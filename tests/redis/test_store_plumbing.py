@@ -23,8 +23,9 @@ async def test_concurrent_first_calls_share_one_setup_and_one_connection(
             store.set_presence(a.id, Presence.AVAILABLE, auto_offer=False) for a in AGENTS
         ))
         assert {v.presence for v in views} == {Presence.AVAILABLE}
-        # one FUNCTION LOAD and one registration, then one FCALL per agent
-        assert store.round_trips == 2 + len(AGENTS)
+        # one FUNCTION LOAD, one FUNCTION LIST (fencing older layouts) and one
+        # registration, then one FCALL per agent
+        assert store.round_trips == 3 + len(AGENTS)
         # the 200 concurrent calls left in a handful of writes, not one each
         assert store.socket_writes < 10
     finally:
