@@ -32,7 +32,7 @@ LEDGER: list[tuple[str, str, list[tuple[str, str]]]] = [
         ("  redis.call('XADD', K.events, 'MAXLEN', '~', MAXLEN, '*', 'e', e)\n", ""),
     ]),
     ("status counts", "the per-move status counter (HINCRBY 'cnt') of pull, accept, complete", [
-        ("    redis.call('HINCRBY', K.cnt, k, n)\n", ""),
+        ("    redis.call('HINCRBY', K.cnt, k, I(n))\n", ""),
     ]),
     ("arrival index", "the per queue x channel arrival order (ZADD, ZREM 'arr:')", [
         ("  redis.call('ZADD', P .. 'arr:' .. qch, args[T + 2], m)\n", ""),
@@ -41,6 +41,7 @@ LEDGER: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("history writes", "writing the item's history back (pull, accept, complete)", [
         ("    'tok', moved(r[3], 1), 'hist', hist)", "    'tok', moved(r[3], 1))"),
         ("'st', 'completed', 'disp', disp, 'hist', hist)", "'st', 'completed', 'disp', disp)"),
+        ("'st', 'completed', 'hist', hist)", "'st', 'completed')"),
         ("'tok', ntok,\n    'hist', appended(hist, 'reserved', aid, q, '~pull'))", "'tok', ntok)"),
     ]),
     ("held-work index", "the agent's held work (HSET, HDEL 'ah:')", [
@@ -54,17 +55,14 @@ LEDGER: list[tuple[str, str, list[tuple[str, str]]]] = [
     ]),
     ("resets", "the missed-offer reset at accept, the rejections' deletion at finish", [
         ("  redis.call('HSET', P .. 'a:' .. aid, 'miss', '0')\n", ""),
-        ("  redis.call('DEL', P .. 'rj:' .. it.id)\n", ""),
+        ("  redis.call('DEL', P .. 'rj:' .. id)\n", ""),
     ]),
-    ("leg fields apart", "ten leg fields only the general path reads, each its own field"
-     " (cut: joined into one)", [
-        ("    'q', q, 'thr', thr, 'nbf', nbf, 'mw', mw, 'due', args[L + LEG.due], 'pa', pa,\n"
-         "    'pt', pt, 'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], 'ovq', args[L + LEG.ovq],\n"
-         "    'othr', args[L + LEG.othr], 'odue', args[L + LEG.odue], 'tgo', tgo)",
-         "    'q', q, 'thr', thr, 'due', args[L + LEG.due], 'plan', args[L + LEG.plan], 'leg',\n"
-         "    nbf .. '\\n' .. mw .. '\\n' .. pa .. '\\n' .. pt .. '\\n' .. sa .. '\\n' .. tg\n"
-         "    .. '\\n' .. tgo .. '\\n' .. args[L + LEG.ovq] .. '\\n' .. args[L + LEG.othr]\n"
-         "    .. '\\n' .. args[L + LEG.odue])"),
+    ("leg fields apart", "four leg fields only the general path reads (nbf, pt, sa, tg), each"
+     " its own field (cut: joined into one; the other six are kept only when set, layout 6)", [
+        ("'nbf', nbf, 'due', args[L + LEG.due], 'pt', pt,\n"
+         "    'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], unpack(pairs_out))",
+         "'due', args[L + LEG.due], 'plan', args[L + LEG.plan],\n"
+         "    'leg', nbf .. '\\n' .. pt .. '\\n' .. sa .. '\\n' .. tg, unpack(pairs_out))"),
     ]),
 ]
 
