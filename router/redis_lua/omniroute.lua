@@ -137,7 +137,7 @@ local ITEM_HOT = {'st', 'ag', 'ch', 'q', 'tok', 'enq', 'aat', 'thr', 'pri'}
 -- every field, which reads the same.
 local ITEM_DEFAULTS = {aat = '', disp = '', pref = '', sapp = '0', risk = '0', brk = '0',
   ovf = '0', mw = '', pa = '', ovq = '', othr = '', odue = '', tgo = ''}
-local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap'}
+local AGENT_HOT = {'pres', 'ao', 'nidx', 'nheld', 'bh', 'blk', 'wrap', 'npref'}
 local VIEW_FIELDS = {'ix', 'plan', 'due', 'disp', 'ovf', 'hist'}
 local CAPACITY_FIELDS = {}
 -- Per channel, the names built from it (a concatenation per use interns a string anew):
@@ -663,11 +663,21 @@ local function preferred_agent(it)
   return pa
 end
 
+-- An agent's count of work waiting for it as preferred agent ('npref', layout 6: a pull
+-- reads the set 'pref:<agent>' only when the count is not '0'), moved by `d`; left
+-- absent when absent (made by op_init and create_agent from the set itself).
+local function count_preferred(a, d)
+  local n = a and tonumber(a.npref)
+  if n then set(a, 'npref', I(n + d)) end
+end
+
 local function leave_queue(it)
   if it.inq ~= '1' then return end
   local m = member(it)
   if it.pref ~= '' then
-    redis.call('ZREM', P .. 'pref:' .. it.pref, m)
+    if redis.call('ZREM', P .. 'pref:' .. it.pref, m) == 1 then
+      count_preferred(agent(it.pref), -1) -- (nil: the agent was removed since)
+    end
     set(it, 'pref', '')
   else
     for _, b in ipairs(target(it).b) do redis.call('ZREM', P .. 'b:' .. b, m) end
@@ -719,7 +729,9 @@ enter_queue = function(it)
   local pref = preferred_agent(it)
   if pref ~= nil then
     set(it, 'pref', pref)
-    redis.call('ZADD', P .. 'pref:' .. pref, t.s, m)
+    if redis.call('ZADD', P .. 'pref:' .. pref, t.s, m) == 1 then
+      count_preferred(agent(pref), 1)
+    end
   else
     for _, b in ipairs(t.b) do
       ensure_bucket(b, it.ch)
@@ -754,14 +766,18 @@ local SETS, NO_BUCKETS = {}, {}
 -- whether it waits for the agent as its preferred one.
 local function best_member(a, skip_rejected)
   prefetch(a, CAPACITY_FIELDS)
-  local best_s, best_m = first_takeable(P .. 'pref:' .. a.id, a, skip_rejected, true)
+  local best_s, best_m
+  if a.npref ~= '0' then -- (work waits for it as preferred agent, or the count is unknown)
+    best_s, best_m = first_takeable(P .. 'pref:' .. a.id, a, skip_rejected, true)
+  end
   local preferred = best_m
   -- The buckets of every channel it can take now, in one call: the pick below is by a
   -- strict total order, so which bucket (or channel) comes first does not matter.
   -- (numeric loops: ipairs calls its iterator, a C function, once an element)
-  -- (SETS: one table for every call, emptied after use; a table made per pull is
-  -- allocated and collected)
+  -- (SETS: one table for every call, emptied before and after use, also when a call
+  -- failed halfway; a table made per pull is allocated and collected)
   local sets = SETS
+  for i = #sets, 1, -1 do sets[i] = nil end
   for i = 1, #CHANNELS do
     local ch = CHANNELS[i]
     if can_take(a, ch) then sets[#sets + 1] = P .. 'abk:' .. a.id .. ':' .. ch end
@@ -1158,10 +1174,13 @@ local ENCODING_NOTE = 'a hash table, not a listpack: transitions read many field
   .. ' (see omniroute.lua)'
 
 -- An agent's hash, made offline and idle with nothing held when it does not exist yet.
-local function create_agent(key)
+-- (its 'npref' from the set itself: work may still wait for an agent removed and added
+-- again)
+local function create_agent(key, aid)
   if redis.call('EXISTS', key) == 1 then return end
   redis.call('HSET', key, 'encoding', ENCODING_NOTE, 'pres', 'offline', 'rsn', '', 'ao', '1',
-    'since', '0', 'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0')
+    'since', '0', 'miss', '0', 'wrap', '0', 'bh', '0', 'nheld', '0', 'nidx', '0',
+    'npref', I(redis.call('ZCARD', P .. 'pref:' .. aid)))
   for _, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'act:' .. ch, '0') end
 end
 
@@ -1252,6 +1271,7 @@ local function fast_ingest(args)
   -- its history, and the field/value pairs only a reserved item has
   local st, tok, ag, inq = 'queued', '0', '', '1'
   local pairs_out = PAIRS
+  for i = #pairs_out, 1, -1 do pairs_out[i] = nil end -- (left by a call that failed)
   for i = 1, #SPARSE_LEG do -- (mostly all empty: no max wait, preferred agent, overflow)
     local f = SPARSE_LEG[i]
     local v = args[L + LEG[f]]
@@ -1690,8 +1710,11 @@ local function op_init(keys, args)
   while i <= #args do
     local aid, blk = args[i], args[i + 1]
     local key = P .. 'a:' .. aid
-    create_agent(key)
-    redis.call('HSET', key, 'blk', blk, 'encoding', ENCODING_NOTE)
+    create_agent(key, aid)
+    -- (every start counts each agent's preferred work afresh: agents of older layouts
+    -- have no count, and this call runs alone)
+    redis.call('HSET', key, 'blk', blk, 'encoding', ENCODING_NOTE,
+      'npref', I(redis.call('ZCARD', P .. 'pref:' .. aid)))
     for j, ch in ipairs(CHANNELS) do redis.call('HSET', key, 'cap:' .. ch, args[i + 1 + j]) end
     redis.call('SADD', K.agents, aid)
     i = i + 2 + #CHANNELS
@@ -1722,7 +1745,7 @@ end
 local function op_upsert_agent(keys, args)
   setup(keys, args)
   local aid, blk = args[BASE + 1], args[BASE + 2]
-  create_agent(P .. 'a:' .. aid)
+  create_agent(P .. 'a:' .. aid, aid)
   redis.call('SADD', K.agents, aid)
   local a = agent(aid)
   set(a, 'blk', blk)

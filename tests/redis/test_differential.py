@@ -224,6 +224,21 @@ class Differential(RuleBasedStateMachine):
         self.both(lambda s: s.snapshot())
 
     @invariant()
+    def preferred_counts_match(self) -> None:
+        """Layout 6: an agent's count of work waiting for it as preferred agent ('npref')
+        is the size of that set, which a pull reads only when the count is not '0'."""
+        client = redis.Redis.from_url(self.url, decode_responses=True)
+        try:
+            for store in (self.redis, self.general):
+                for agent_id in core.AGENTS:
+                    key = store.prefix + "a:" + agent_id
+                    if client.exists(key):
+                        waiting = client.zcard(store.prefix + "pref:" + agent_id)
+                        assert client.hget(key, "npref") == str(waiting), (agent_id, waiting)
+        finally:
+            client.close()
+
+    @invariant()
     def same_redis_state(self) -> None:
         fast, general = (stored_state(self.url, store.prefix)
                          for store in (self.redis, self.general))
