@@ -42,7 +42,6 @@ end
 -- ZEROS[n]: n zeros, to pad a decimal to a fixed width by concatenation (not format).
 local ZEROS = {[0] = ''}
 for n = 1, 20 do ZEROS[n] = ZEROS[n - 1] .. '0' end
-local function padded(digits, width) return ZEROS[width - #digits] .. digits end
 local function enc(s) if s == nil then return '' end return '~' .. s end
 local function dec(s) if s == nil or s == '' then return nil end return string.sub(s, 2) end
 
@@ -65,14 +64,10 @@ local K = {}
 -- over 480,000 lifecycles: below 100 a collector can fall behind, so this was checked,
 -- not assumed), and a 4-call lifecycle costs 2.5 % fewer server instructions. The VM is
 -- Redis's one for all function libraries; collectgarbage is not there while a library
--- loads, so the first call sets it (again after a restart, which reloads the library).
-local GC_PACED = false
+-- loads, so the first call sets it, with the settings it parses first (again after a
+-- restart, which reloads the library; and whenever the settings change, which is harmless).
 
 local function setup(keys, args)
-  if not GC_PACED then
-    collectgarbage('setstepmul', 50)
-    GC_PACED = true
-  end
   if keys[1] ~= P then
     P = keys[1]
     K = {}
@@ -90,6 +85,7 @@ local function setup(keys, args)
   if next(MOVES) ~= nil then MOVES = {} end
   TSEQ, TIDX, TSET = nil, 0, 0
   if args[2] == PARSED then return end
+  collectgarbage('setstepmul', 50) -- (see above)
   -- the store's settings travel as one space-separated argument (fewer to encode)
   local c = {}
   for word in string.gmatch(args[2], '%S+') do c[#c + 1] = word end
@@ -759,7 +755,7 @@ local function first_takeable(key, a, skip_rejected, check_channel)
   end
 end
 
-local SETS, NO_BUCKETS = {}, {}
+local SETS = {}
 
 -- engine._best_for: the best waiting item this agent may take now (pull direction)
 -- The queue member of the best waiting item this agent may take now (nil when none), and
@@ -774,21 +770,20 @@ local function best_member(a, skip_rejected)
   -- The buckets of every channel it can take now, in one call: the pick below is by a
   -- strict total order, so which bucket (or channel) comes first does not matter.
   -- (numeric loops: ipairs calls its iterator, a C function, once an element)
-  -- (SETS: one table for every call, emptied before and after use, also when a call
-  -- failed halfway; a table made per pull is allocated and collected)
+  -- (SETS: one table for every call, emptied before use: a call that failed halfway
+  -- may have left names in it)
   local sets = SETS
   for i = #sets, 1, -1 do sets[i] = nil end
   for i = 1, #CHANNELS do
     local ch = CHANNELS[i]
     if can_take(a, ch) then sets[#sets + 1] = P .. 'abk:' .. a.id .. ':' .. ch end
   end
-  local buckets = NO_BUCKETS
+  local buckets = sets -- (empty when it can take no channel)
   if #sets == 1 then
     buckets = redis.call('SMEMBERS', sets[1])
   elseif #sets > 1 then
     buckets = redis.call('SUNION', unpack(sets))
   end
-  for i = #sets, 1, -1 do sets[i] = nil end
   for i = 1, #buckets do
     local b = buckets[i]
     local h = redis.call('ZRANGE', P .. 'b:' .. b, '0', '0', 'WITHSCORES')
@@ -1197,7 +1192,7 @@ end
 -- its targets ('tg') hold them, so that the common case decodes no JSON.
 local INGEST_TIMES = BASE + 7 + #LEG_FIELDS + 1
 local ONE_BUCKET = {} -- (reused: the first target's buckets when the caller sent its one)
--- (reused, emptied after each use: the field/value pairs a new item has only sometimes:
+-- (reused, emptied before each use: the field/value pairs a new item has only sometimes:
 -- its reservation time when offered at once, leg fields not at their default)
 local PAIRS = {}
 -- the leg's fields that ITEM_DEFAULTS has (not kept while empty), by offset in LEG_FIELDS
@@ -1271,7 +1266,7 @@ local function fast_ingest(args)
   -- its history, and the field/value pairs only a reserved item has
   local st, tok, ag, inq = 'queued', '0', '', '1'
   local pairs_out = PAIRS
-  for i = #pairs_out, 1, -1 do pairs_out[i] = nil end -- (left by a call that failed)
+  for i = #pairs_out, 1, -1 do pairs_out[i] = nil end -- (also what a failed call left)
   for i = 1, #SPARSE_LEG do -- (mostly all empty: no max wait, preferred agent, overflow)
     local f = SPARSE_LEG[i]
     local v = args[L + LEG[f]]
@@ -1308,7 +1303,6 @@ local function fast_ingest(args)
     'tok', tok, 'ag', ag, 'inq', inq, 'seq', seq, 'enq', NOWS, 'pri', pri, 'bk', bk,
     'hist', hist, 'q', q, 'thr', thr, 'nbf', nbf, 'due', args[L + LEG.due], 'pt', pt,
     'sa', sa, 'tg', tg, 'plan', args[L + LEG.plan], unpack(pairs_out))
-  for i = #pairs_out, 1, -1 do pairs_out[i] = nil end
   return {'ok', '', '1', id, st}
 end
 
@@ -1372,7 +1366,8 @@ local HELD_READ = {'st', 'ag', 'tok', 'ch', 'q', 'enq', 'aat', 'thr', 'pri', 'hi
 local function held_fields(args, statuses)
   local r = redis.call('HMGET', P .. 'i:' .. args[BASE + 2], unpack(HELD_READ))
   if not statuses[r[1]] or r[2] ~= args[BASE + 1] or not r[9] or not r[10] then return nil end
-  -- (fields not kept while at their default: see ITEM_DEFAULTS)
+  -- (fields not kept while at their default: see ITEM_DEFAULTS; spelled out, as a loop
+  -- over the list's defaulted positions cost ~3k instructions a call)
   r[7], r[14], r[15] = r[7] or '', r[14] or '', r[15] or '0'
   return r
 end
@@ -1446,7 +1441,7 @@ local function fast_complete(args, whole)
   local hist = appended(r[10], 'completed', aid, q, disp)
   local a = redis.call('HMGET', P .. 'a:' .. aid, 'ao', 'nidx', 'wrap', 'blk', 'nheld', 'bh',
     ACT[ch], 'pres', 'rsn')
-  stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7] or '',
+  stream(event_text('completed', id, ch, q, 'completed', from, aid, r[9], r[6], r[7],
     disp, r[8], '""'))
   finish(id)
   if disp ~= r[14] then
@@ -1497,7 +1492,7 @@ local function fast_pull(aid, whole)
   local key = P .. 'i:' .. id
   local st, ch, q, tok, enq, aat, thr, pri, inq, pref, ovf, sapp, bk, hist =
     unpack(redis.call('HMGET', key, unpack(PULL_ITEM)))
-  pref, ovf, sapp = pref or '', ovf or '0', sapp or '0' -- (see ITEM_DEFAULTS)
+  aat, pref, ovf, sapp = aat or '', pref or '', ovf or '0', sapp or '0' -- (ITEM_DEFAULTS)
   if st ~= 'queued' or inq ~= '1' or pref ~= '' or ovf ~= '0' or not bk or not hist then
     return nil
   end
@@ -1512,7 +1507,7 @@ local function fast_pull(aid, whole)
   local ntok = moved(tok, 1)
   local at, detail = offer_expiry()
   timer(nil, TIMER_OFFER, id, ntok, at)
-  stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, enq, aat or '',
+  stream(event_text('reserved', id, ch, q, 'reserved', 'queued', aid, pri, enq, aat,
     '~pull', thr, detail))
   redis.call('HSET', key, 'inq', '0', 'st', 'reserved', 'ag', aid, 'rat', NOWS, 'tok', ntok,
     'hist', appended(hist, 'reserved', aid, q, '~pull'))
