@@ -219,7 +219,8 @@ def layout_of(library_name: str) -> int | None:
 
 def fence_code(library_name: str, functions: Iterable[tuple[str, Sequence[str]]]) -> str:
     """A library that takes the place of `library_name`: the same functions (names and
-    flags), each answering only an `OMNIROUTE_FENCED` error, writing nothing."""
+    flags), each answering only an `OMNIROUTE_FENCED` error, writing nothing; described as
+    `OMNIROUTE_FENCED`, so FUNCTION LIST tells a fence without its code."""
     message = (f"{FENCED} this site's data is kept in layout {LAYOUT} now, by a newer"
                f" omniroute release; upgrade this worker ({library_name})")
     lines = [f"#!lua name={library_name}",
@@ -227,7 +228,7 @@ def fence_code(library_name: str, functions: Iterable[tuple[str, Sequence[str]]]
     for name, flags in functions:
         listed = ", ".join(json.dumps(flag) for flag in flags)
         lines.append(f"redis.register_function{{function_name={json.dumps(name)},"
-                     f" callback=fenced, flags={{{listed}}}}}")
+                     f" callback=fenced, flags={{{listed}}}, description={json.dumps(FENCED)}}}")
     return "\n".join(lines) + "\n"
 
 
@@ -243,15 +244,20 @@ async def fence_older_layouts(client: aioredis.Redis) -> list[str]:
     (`fence_code`); returns the names fenced now. Idempotent; FUNCTION LOAD REPLACE is
     atomic, so a call of the older library runs wholly before its fence or not at all."""
     fenced = []
-    for entry in await client.function_list(library="omniroute_*", withcode=True):
+    # (without the code: every release left a library of ~70 KB behind, and this runs at
+    # every worker start)
+    for entry in await client.function_list(library="omniroute_*"):
         library = _fields(entry)
         name = str(library["library_name"])
         layout = layout_of(name)
-        if layout is None or layout >= LAYOUT or FENCED in str(library["library_code"]):
+        functions = [_fields(f) for f in library["functions"]]
+        if (layout is None or layout >= LAYOUT
+                or any(f["description"] == FENCED for f in functions)):
             continue
-        functions = [(str(f["name"]), [str(flag) for flag in f["flags"]])
-                     for f in map(_fields, library["functions"])]
-        await client.function_load(fence_code(name, functions), replace=True)
+        await client.function_load(
+            fence_code(name, [(str(f["name"]), [str(flag) for flag in f["flags"]])
+                              for f in functions]),
+            replace=True)
         fenced.append(name)
     return fenced
 
