@@ -429,11 +429,13 @@ async def _capture(
 def _replay_library(calls: list[tuple[list[bytes], list[list[bytes]]]]) -> str:
     # A real lifecycle writes a new interaction and appends to short histories: each round
     # starts by deleting that interaction and those histories, so that replays neither
-    # overwrite one item nor read back ever longer lists (LRANGE). FCALL arguments: name,
-    # 1, prefix, now, settings, then the operation's (ingest: key, id, …).
+    # overwrite one item nor read back ever longer lists (LRANGE). One coroutine makes
+    # the lifecycle, so each call is a batch of one: FCALL arguments the batch function,
+    # 1, prefix, settings, the operation, its argument count, now, then its arguments
+    # (ingest: key, id, …).
     fresh = {c[1] for _, commands in calls for c in commands
              if c[0].upper() == b"RPUSH" and b":h:" in c[1]}
-    fresh |= {f[3] + b"i:" + f[7] for f, _ in calls if f[1].endswith(b"_ingest")}
+    fresh |= {f[3] + b"i:" + f[9] for f, _ in calls if f[5] == b"ingest"}
     lines = ["#!lua name=omniroute_floor"]
     for n, (_, commands) in enumerate(calls):
         body = []

@@ -46,14 +46,22 @@ async def _drive(url: str, lifecycles: int, merged: bool, served: bool) -> None:
     recorded: dict[str, Any] = {}
     real = store._mux.call
 
+    def command(args: Any) -> Any:  # (a transition as the batch of one it is alone)
+        if isinstance(args, redis_mux.Batchable):
+            return (*args.head, *args.part)
+        return args
+
+    def function(args: Any) -> Any:  # (a transition's function; the batch's is shared)
+        return args.part[0] if isinstance(args, redis_mux.Batchable) else args[1]
+
     async def record(args: Any) -> Any:
         reply = await real(args)
-        recorded[args[1]] = reply  # by function name
+        recorded[function(args)] = reply
         return reply
 
     async def replay(args: Any) -> Any:
-        redis_mux.pack(args)
-        return recorded[args[1]]
+        redis_mux.pack(command(args))
+        return recorded[function(args)]
 
     store._mux.call = record  # type: ignore[method-assign]
     held = None

@@ -33,7 +33,7 @@ import inspect
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlparse
 
 import hiredis
@@ -60,6 +60,43 @@ def pack(args: Sequence[str]) -> bytes:
     return packed
 
 
+#: the most calls one batch carries (a batch runs alone on the server, as one FCALL)
+MAX_BATCH = 64
+
+
+class Batchable(NamedTuple):
+    """A call that travels in a batch: `head + part + the next call's part…` runs it with
+    the others of the same head issued in the same event-loop turn (one FCALL of a batch
+    function, one reply per call in order, an error element for a call that failed). A
+    call alone in its turn is a batch of one."""
+
+    head: tuple[str, ...]
+    part: Sequence[str]
+
+
+def _settle(future: asyncio.Future[Any], reply: Any) -> None:
+    if future.done():
+        return  # its caller was cancelled; the reply is dropped, in order
+    if type(reply) is ResponseError:
+        # redis-py's classes (LOADING -> BusyLoadingError, a ConnectionError…), so
+        # callers handle errors exactly as with the pooled client
+        future.set_exception(_parse_error(str(reply)))
+    else:
+        future.set_result(reply)
+
+
+def _settle_batch(futures: list[asyncio.Future[Any]], reply: Any) -> None:
+    """One reply per call of the batch; a batch that failed as a whole (the function
+    not found, a busy or read-only server) fails each of its calls alike."""
+    if type(reply) is not list:
+        for future in futures:
+            _settle(future, reply)
+        return
+    for k, future in enumerate(futures):
+        _settle(future, reply[k] if k < len(reply) else ResponseError(
+            "omniroute batch: no reply for this call (a malformed batch)"))
+
+
 class _Connection(asyncio.Protocol):
     """One socket: commands out in batches, replies matched to a FIFO of futures."""
 
@@ -70,8 +107,11 @@ class _Connection(asyncio.Protocol):
         self.reader = hiredis.Reader(
             protocolError=RedisConnectionError, replyError=ResponseError, encoding="utf-8"
         )
-        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
-        self.out: list[bytes] = []
+        #: what replies are owed to, in order: a caller, or the callers of one batch
+        self.pending: collections.deque[
+            asyncio.Future[Any] | list[asyncio.Future[Any]]] = collections.deque()
+        #: what was issued since the last write, with its caller
+        self.out: list[tuple[bytes | Batchable, asyncio.Future[Any]]] = []
         self.flush_scheduled = False
         self.closed = False
         self.progress = 0.0  # monotonic time of the last reply (or of the first owed)
@@ -95,31 +135,22 @@ class _Connection(asyncio.Protocol):
                 return
             if reply is False:
                 break
-            future = pending.popleft()
-            if future.done():
-                continue  # its caller was cancelled; the reply is dropped, in order
-            if type(reply) is ResponseError:
-                # redis-py's classes (LOADING -> BusyLoadingError, a ConnectionError…),
-                # so callers handle errors exactly as with the pooled client
-                future.set_exception(_parse_error(str(reply)))
+            waiting = pending.popleft()
+            if isinstance(waiting, list):
+                _settle_batch(waiting, reply)
             else:
-                future.set_result(reply)
+                _settle(waiting, reply)
         self.progress = time.monotonic()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
 
     # ---------------------------------------------------------------- commands
-    def request(self, payload: bytes) -> asyncio.Future[Any]:
+    def request(self, payload: bytes | Batchable) -> asyncio.Future[Any]:
         if self.closed:
             raise RedisConnectionError("connection to Redis closed")
         future = self.loop.create_future()
-        if not self.pending:
-            self.progress = time.monotonic()
-            if self.watchdog is None:
-                self.watchdog = self.loop.call_later(self.timeout, self._check)
-        self.pending.append(future)
-        self.out.append(payload)
+        self.out.append((payload, future))
         if not self.flush_scheduled:
             # Everything issued until the loop's next turn goes out in one write.
             self.flush_scheduled = True
@@ -130,10 +161,40 @@ class _Connection(asyncio.Protocol):
         self.flush_scheduled = False
         if self.closed or not self.out or self.transport is None:
             return
-        data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
-        self.out.clear()
+        out, self.out = self.out, []
+        pending = self.pending
+        if not pending:
+            self.progress = time.monotonic()
+            if self.watchdog is None:
+                self.watchdog = self.loop.call_later(self.timeout, self._check)
+        chunks: list[bytes] = []
+        i, n = 0, len(out)
+        while i < n:
+            payload, future = out[i]
+            if isinstance(payload, bytes):
+                chunks.append(payload)
+                pending.append(future)
+                i += 1
+                continue
+            # A run of batchable calls to one batch function: one command.
+            head = payload.head
+            j = i + 1
+            while j < n and j - i < MAX_BATCH:
+                other = out[j][0]
+                if isinstance(other, bytes) or other.head != head:
+                    break
+                j += 1
+            args = list(head)
+            futures: list[asyncio.Future[Any]] = []
+            for k in range(i, j):
+                call, waiter = out[k]
+                args += call.part  # type: ignore[union-attr]
+                futures.append(waiter)
+            chunks.append(pack(args))
+            pending.append(futures)
+            i = j
         self.writes += 1
-        self.transport.write(data)
+        self.transport.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
 
     def _check(self) -> None:
         self.watchdog = None
@@ -157,11 +218,15 @@ class _Connection(asyncio.Protocol):
             return
         if self.transport is not None:
             self.transport.abort()
-        while self.pending:
-            future = self.pending.popleft()
+        owed: list[asyncio.Future[Any]] = []
+        for waiting in self.pending:
+            owed += waiting if isinstance(waiting, list) else (waiting,)
+        owed += [future for _, future in self.out]
+        self.pending.clear()
+        self.out.clear()
+        for future in owed:
             if not future.done():
                 future.set_exception(exc)
-        self.out.clear()
 
     def close(self) -> None:
         if not self.closed:
@@ -218,9 +283,10 @@ class Multiplexer:
         """Socket writes so far: a batch of pipelined commands is one."""
         return self._writes_before + (self._conn.writes if self._conn else 0)
 
-    async def call(self, args: Sequence[str]) -> Any:
-        """Send one command; its reply, or the `ResponseError` Redis answered with."""
-        payload = pack(args)
+    async def call(self, args: Sequence[str] | Batchable) -> Any:
+        """Send one command; its reply, or the `ResponseError` Redis answered with. A
+        `Batchable` call may share one command with others (see `Batchable`)."""
+        payload = args if type(args) is Batchable else pack(cast(Sequence[str], args))
         attempt = 0
         while True:
             conn = self._conn

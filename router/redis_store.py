@@ -1,10 +1,12 @@
 """The production store: all routing state in Redis, every transition one atomic function.
 
-Any number of stateless workers can serve one site: each `Store` call is one `FCALL` of
+Any number of stateless workers can serve one site: each `Store` call is one function of
 the library in `router/redis_lua/omniroute.lua`, which Redis runs alone, so no two
 workers can reserve the same interaction or push an agent over capacity, and there are
-no client-side locks. What needs no state is computed here, in pure Python shared with
-the memory store: the ordering score (`router.ordering.redis_score`), the target after
+no client-side locks. The write transitions a worker's coroutines issue in one event-loop
+turn travel in one `FCALL` of its `batch` function, which runs each as if called alone.
+What needs no state is computed here, in pure Python shared with the memory store: the
+ordering score (`router.ordering.redis_score`), the target after
 each escalation step (`router.plan.target_after`), the SLA deadline (the injected
 `DeadlinePolicy`), the bucket keys of each target and which agents each bucket admits
 (skills and queues from the topology). `now` comes from the injected clock and is an
@@ -33,8 +35,10 @@ Keys (one site, one hash tag, so Redis Cluster keeps a site on one shard):
     or:{site}:cnt           hash: status moves ('from>to') -> how many (arrivals: 'recv');
                             or:{site}:counts  per-status tallies of older workers (read)
     or:{site}:fin           list: finished interactions, oldest first
-    or:{site}:events        stream: every domain event (XADD MAXLEN ~), for SSE and audit;
-                            one field 'e', the event as a JSON array (`decode_event`)
+    or:{site}:events        stream: every domain event (XADD MAXLEN ~, about
+                            `stream_maxlen` events), for SSE and audit; one field 'e',
+                            the event as a JSON array (`decode_event`), or the array of
+                            the events of one batch (`events_from_stream`)
     or:{site}:config        pub/sub channel: rules/config changes for every worker
 
 Differences from `MemoryStore` (none observable by the contract suite or the
@@ -57,6 +61,9 @@ worker still running writes nothing the newer layout would misread; its calls fa
 until it is upgraded. Upgrade every worker, then resume. Layout 6 stops keeping an item's
 fields while they hold their default (`ITEM_DEFAULTS` in the Lua), which workers of
 earlier layouts would misread; layout-6 workers read items of every earlier layout.
+Layout 7 writes a batch's events as one stream entry (an array of events), which
+layout-6 workers' stream readers would skip (logged), so their SSE listeners would miss
+them; its data is layout 6's otherwise, and it reads both kinds of entry.
 
 Rolling deploys before layout 6: the stored layout changed five times, and workers of
 different layouts must not serve one site together for long. Upgrade every worker, then
@@ -97,10 +104,17 @@ runtime announces each change with its content (JSON) on `or:{site}:config`
 rule versions live in Redis (`router.redis_rules`). The topology itself is not
 persisted in Redis: a worker started later reads the configuration files.
 
-Cost: one call is one FCALL; a pull-mode lifecycle (ingest, pull, accept, complete) is 4,
-3 with `complete_and_pull` when work is waiting.
-The FCALLs of all coroutines of a worker share one pipelined connection
-(`router.redis_mux`): what they issue in one event-loop turn leaves in one write. Moving a
+Cost: one call is one function run; a pull-mode lifecycle (ingest, pull, accept,
+complete) is 4, 3 with `complete_and_pull` when work is waiting.
+The calls of all coroutines of a worker share one pipelined connection
+(`router.redis_mux`): what they issue in one event-loop turn leaves in one write, and the
+write transitions among them in one FCALL of the library's `batch` function (`BATCHED`).
+A batch pays the FCALL's own cost (~5k server instructions, and the settings argument)
+once, and writes once, at its end, what its transitions would each have written to
+shared keys: one stream entry for all their events, one HINCRBY per status move, the
+sequence counter (`GET`/`SET` instead of an `INCR` each). Each transition still runs as if
+alone (its own checks, its own reply; an error, a failed redis.call included, is its
+reply only), so a batch's outcome is that of its transitions called in order. Moving a
 value between Redis and Lua costs ~2k instructions (~1k per reply field), so the functions
 read only the fields a transition uses and return events as one JSON text; the common
 cases of ingest, pull, accept and complete take straight-line versions of the general
@@ -166,7 +180,7 @@ from router.redis_codec import (
     stored_json,
     unopt,
 )
-from router.redis_mux import RETRIES, TIMEOUT, Multiplexer
+from router.redis_mux import RETRIES, TIMEOUT, Batchable, Multiplexer
 from router.snapshot import QueueDepth, Snapshot
 from router.topology import Topology
 from router.work import AgentView, HistoryEntry, Reservation, WorkView
@@ -176,6 +190,10 @@ log = logging.getLogger("omniroute.redis")
 _LUA = Path(__file__).with_name("redis_lua") / "omniroute.lua"
 _CHANNELS = tuple(Channel)
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+#: the transitions that may share one FCALL (the library's batch function runs them in
+#: order, each as if alone): every write transition but init and the agent definitions
+BATCHED = frozenset({"ingest", "pull", "accept", "reject", "wrap_up", "complete",
+                     "complete_pull", "end", "transfer", "presence", "tick"})
 #: Seconds between the snapshots refreshed for synchronous readers (metrics scrapes).
 SNAPSHOT_EVERY = 1.0
 
@@ -201,7 +219,7 @@ _NO_LEG = ("",) * len(LEG_FIELDS)
 #: The stored layout this release reads and writes. A worker fences the libraries of older
 #: layouts when it starts (`fence_older_layouts`); bump it with any change that workers
 #: of the previous layout would misread.
-LAYOUT = 6
+LAYOUT = 7
 #: omniroute's libraries: `omniroute_<digest>` (layouts up to 5) or `omniroute_v<n>_<digest>`
 _STORE_LIBRARY = re.compile(r"omniroute_(?:v(\d+)_)?[0-9a-f]{12}")
 #: the error code of a fenced library's functions
@@ -276,8 +294,10 @@ def library() -> tuple[str, str]:
     )
     channels = ", ".join(f"'{c.value}'" for c in _CHANNELS)
     legs = ", ".join(f"'{f}'" for f in LEG_FIELDS)
+    batched = ", ".join(f"['{op}'] = true" for op in sorted(BATCHED))
     body = _LUA.read_text(encoding="utf-8")
-    digest = hashlib.sha1(f"{channels}{transitions}{legs}{body}".encode()).hexdigest()[:12]
+    digest = hashlib.sha1(
+        f"{channels}{transitions}{legs}{batched}{body}".encode()).hexdigest()[:12]
     name = f"omniroute_v{LAYOUT}_{digest}"
     prelude = (
         f"#!lua name={name}\n"
@@ -285,6 +305,7 @@ def library() -> tuple[str, str]:
         f"local CHANNELS = {{{channels}}}\n"
         f"local TRANSITIONS = {{{transitions}}}\n"
         f"local LEG_FIELDS = {{{legs}}}\n"
+        f"local BATCHED_NAMES = {{{batched}}}\n"
     )
     return name, prelude + body
 
@@ -434,6 +455,7 @@ class RedisStore:
             "1" if fast_paths else "0",
         ))
         self._heads: dict[str, tuple[str, ...]] = {}
+        self._batch_head = ("FCALL", f"{self.library}_batch", "1", self.prefix, self._common)
         #: legs by (plan, channel, public) but for their start (`_leg_shape`), and the
         #: topology and SLA policies they were computed with
         self._legs: dict[tuple[RoutingPlan, Channel, bool], _LegShape] = {}
@@ -503,13 +525,20 @@ class RedisStore:
                          " them fail until upgraded): %s", ", ".join(fenced))
 
     async def _call(self, op: str, args: Sequence[str], now: float) -> Any:
-        """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached."""
+        """One FCALL of `op`, its raw reply; StoreUnavailable when Redis cannot be reached.
+        A write transition may share one FCALL with those the worker's other coroutines
+        issue in the same event-loop turn (the library's batch function)."""
         self.round_trips += 1
-        head = self._heads.get(op)
-        if head is None:  # FCALL name 1 prefix: the same on every call of `op`
-            head = self._heads[op] = ("FCALL", f"{self.library}_{op}", "1", self.prefix)
+        call: Sequence[str] | Batchable
+        if op in BATCHED:
+            call = Batchable(self._batch_head, (op, str(len(args)), _f(now), *args))
+        else:
+            head = self._heads.get(op)
+            if head is None:  # FCALL name 1 prefix: the same on every call of `op`
+                head = self._heads[op] = ("FCALL", f"{self.library}_{op}", "1", self.prefix)
+            call = (*head, _f(now), self._common, *args)
         try:
-            return await self._mux.call((*head, _f(now), self._common, *args))
+            return await self._mux.call(call)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(self.url, str(exc) or type(exc).__name__) from exc
 

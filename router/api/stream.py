@@ -135,21 +135,32 @@ class StreamFeed:
                 for entry_id, fields in entries:
                     self.last_id = str(entry_id)
                     try:
-                        event = event_from_stream(fields, self.topology(), self.offer_timeout)
+                        events = events_from_stream(fields, self.topology(),
+                                                    self.offer_timeout)
                     except Exception:
                         log.warning("undecodable event %s: %r", entry_id, fields)
                         continue
-                    if event is not None:
+                    for event in events:
                         self.hub(event)
 
 
-def event_from_stream(
+def events_from_stream(
     fields: Mapping[str, str], topology: Topology, offer_timeout: float
-) -> Event | None:
-    """One entry of the Redis `events` stream as a domain event (None if not one)."""
+) -> list[Event]:
+    """One entry of the Redis `events` stream as the domain events it holds, in order:
+    one event (its array, '["…'), or the events of a batch of transitions that ran in
+    one call (the array of their arrays, '[[…'; the `batch` function in omniroute.lua)."""
     if "e" in fields:
-        return decode_event(json.loads(fields["e"]), topology)
-    # An entry of the older layout: one field per attribute.
+        raw = fields["e"]
+        decoded = json.loads(raw)
+        if raw[1] == "[":
+            return [decode_event(event, topology) for event in decoded]
+        return [decode_event(decoded, topology)]
+    return [_older_event(fields, topology, offer_timeout)]
+
+
+def _older_event(fields: Mapping[str, str], topology: Topology, offer_timeout: float) -> Event:
+    """An entry of the older layout: one field per attribute."""
     kind = EventKind(fields["k"])
     at = float(fields["at"])
     reason = fields.get("reason") or None

@@ -23,6 +23,11 @@ local ITEMS, AGENTS, EV = {}, {}, {}
 -- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
 -- timer sequence block taken (see timer()) and how many timers were set (op_tick).
 local MOVES, TSEQ, TIDX, TSET = {}, nil, 0, 0
+-- A batch of transitions (the 'batch' function, BATCH.run below) in progress: `on`; the stream entries, status
+-- moves and sequence numbers its transitions made, written once when it ends (`ev`,
+-- `moves`, `seq`); its functions by name (`ops`) and argument counts by text (`count`).
+-- (one table, not several locals: the main chunk is near Lua's limit of 200 locals)
+local BATCH = {on = false, ev = {}, moves = {}, seq = nil, ops = {}, count = {}}
 
 local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
 local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
@@ -276,6 +281,14 @@ local function flush()
   -- (the straight lines leave both empty: no key prefix made for nothing)
   if next(ITEMS) ~= nil then flush_table(P .. 'i:', ITEMS) end
   if next(AGENTS) ~= nil then flush_table(P .. 'a:', AGENTS) end
+  if BATCH.on then -- (counted once for the whole batch, see BATCH.run)
+    local moves = BATCH.moves
+    for k, n in pairs(MOVES) do
+      moves[k] = (moves[k] or 0) + n
+      MOVES[k] = nil
+    end
+    return
+  end
   for k, n in pairs(MOVES) do
     redis.call('HINCRBY', K.cnt, k, I(n))
     MOVES[k] = nil -- (emptied in place for the next call)
@@ -289,6 +302,10 @@ end
 -- listpack entry, and the reply then needs no second encoding of the same event.
 local function stream(e)
   EV[#EV + 1] = e
+  if BATCH.on then -- (one entry for the whole batch, see BATCH.run)
+    BATCH.ev[#BATCH.ev + 1] = e
+    return
+  end
   redis.call('XADD', K.events, 'MAXLEN', '~', MAXLEN, '*', 'e', e)
 end
 
@@ -567,8 +584,16 @@ end
 -- calls that set timers: each needs only an increasing number, and an ingest then takes
 -- one INCR for its item and its timers, not two. A call's first number also starts its
 -- block of timer numbers (see timer()).
+-- In a batch the counter is read once and written once, at its end (see BATCH.run).
+function BATCH.take_seq()
+  if not BATCH.on then return redis.call('INCR', K.seq) end
+  local n = BATCH.seq
+  if n == nil then n = tonumber(redis.call('GET', K.seq) or '0') end
+  BATCH.seq = n + 1
+  return n + 1
+end
 local function next_seq()
-  local n = redis.call('INCR', K.seq)
+  local n = BATCH.take_seq()
   if TSEQ == nil then TSEQ, TIDX = n, -1 end
   return n
 end
@@ -581,7 +606,7 @@ end
 -- when the caller has it already.
 local function timer(due, kind, id, token, due_text)
   if TSEQ == nil or TIDX >= 99 then
-    TSEQ, TIDX = redis.call('INCR', K.seq), 0
+    TSEQ, TIDX = BATCH.take_seq(), 0
   else
     TIDX = TIDX + 1
   end
@@ -1844,7 +1869,61 @@ local function op_snapshot(keys, args)
   return reply('', {queues, agents, flat, received})
 end
 
+-- Several transitions in one FCALL: what a worker's coroutines issued in one event-loop
+-- turn (router/redis_mux.py). Each FCALL costs the server ~5k instructions before its
+-- function runs, and every argument ~1.5k more; a batch pays the first once and sends
+-- the settings once. Arguments: the settings, then per transition its function's name,
+-- how many arguments of its own follow its time, its time, and those arguments. The reply:
+-- each transition's reply, in order. Each runs as if called alone (its own setup(), its
+-- own pcall): an error, a failed redis.call included, is that transition's reply (an
+-- error element) and the next runs, as the next of a pipeline would. Only the write
+-- transitions the prelude's BATCHED_NAMES lists (router/redis_store.py's BATCHED); reads
+-- keep their read-only functions. What the transitions of a batch of two or more would
+-- each write to keys they all share waits for its end (BATCH.on): their stream entries
+-- (XADD, ~10k instructions each) become one, their status moves one HINCRBY per kind,
+-- their sequence numbers one GET and one SET; nothing in a batch reads those keys. A
+-- batch of one writes as its transition alone does.
+function BATCH.run(keys, args)
+  local ops, counts = BATCH.ops, BATCH.count
+  local settings, out, i, n = args[1], {}, 2, #args
+  while i <= n do
+    local fn, count = ops[args[i]], counts[args[i + 1]]
+    if count == nil then
+      count = tonumber(args[i + 1])
+      counts[args[i + 1]] = count
+    end
+    local last = i + 2 + (count or n)
+    if fn == nil or last > n then
+      -- (a malformed batch: nothing more can be told apart in it)
+      out[#out + 1] = {err = 'ERR omniroute batch: bad transition ' .. tostring(args[i])}
+      break
+    end
+    -- A batch of one runs as a call of its own function would (nothing to share).
+    if i == 2 then BATCH.on = last < n end
+    local ok, r = pcall(fn, keys, {args[i + 2], settings, unpack(args, i + 3, last)})
+    if not ok and type(r) ~= 'table' then r = {err = 'ERR ' .. tostring(r)} end
+    out[#out + 1] = r
+    i = last + 1
+  end
+  -- What the transitions left for the batch's end: their events as one stream entry (the
+  -- array of them, '[[…', or the one event), capped at about MAXLEN events; their status
+  -- moves, one HINCRBY each; the sequence counter where they left it.
+  local ev = BATCH.ev
+  if #ev > 0 then
+    local entry, cap = ev[1], MAXLEN
+    if #ev > 1 then
+      entry = '[' .. table.concat(ev, ',') .. ']'
+      cap = I(math.max(1, math.floor(tonumber(MAXLEN) / #ev)))
+    end
+    redis.call('XADD', K.events, 'MAXLEN', '~', cap, '*', 'e', entry)
+  end
+  for k, d in pairs(BATCH.moves) do redis.call('HINCRBY', K.cnt, k, I(d)) end
+  if BATCH.seq ~= nil then redis.call('SET', K.seq, I(BATCH.seq)) end
+  return out
+end
+
 local function reg(name, fn, readonly)
+  if BATCHED_NAMES[name] then BATCH.ops[name] = fn end
   local flags = {}
   if readonly then flags = {'no-writes'} end
   redis.register_function({function_name = LIB .. '_' .. name, callback = fn, flags = flags})
@@ -1862,6 +1941,15 @@ reg('end', op_end)
 reg('transfer', op_transfer)
 reg('presence', op_presence)
 reg('tick', op_tick)
+reg('batch', function(keys, args)
+  local ok, out = pcall(BATCH.run, keys, args)
+  BATCH.on = false
+  BATCH.seq = nil
+  for i = #BATCH.ev, 1, -1 do BATCH.ev[i] = nil end
+  for k in pairs(BATCH.moves) do BATCH.moves[k] = nil end
+  if not ok then error(out) end
+  return out
+end)
 reg('upsert_agent', op_upsert_agent)
 reg('remove_agent', op_remove_agent)
 reg('get', op_get, true)

@@ -51,15 +51,31 @@ def history(client: redis.Redis, prefix: str, interaction_id: str) -> list[list[
     return list(json.loads(raw)) if raw else []
 
 
+def stream_events(entries: list[dict[str, str]]) -> list[Any]:
+    """The events of stream entries, in order: an entry holds one event ('["…') or, when a
+    batch of transitions made several, the array of them ('[[…')."""
+    events: list[Any] = []
+    for fields in entries:
+        raw = fields.get("e")
+        if raw is None:  # an entry of the older layout, a field per attribute
+            events.append(fields)
+        elif raw[1] == "[":
+            events += json.loads(raw)
+        else:
+            events.append(json.loads(raw))
+    return events
+
+
 def stored_state(url: str, prefix: str) -> dict[str, Any]:
-    """Everything one site keeps in Redis, by key less its prefix (stream entries without
-    their ids, which are times)."""
+    """Everything one site keeps in Redis, by key less its prefix (a stream as the events
+    its entries hold, without the entries' ids, which are times, or how the events were
+    grouped into entries)."""
     client = redis.Redis.from_url(url, decode_responses=True)
     readers: dict[str, Callable[[str], Any]] = {
         "hash": client.hgetall, "set": client.smembers, "string": client.get,
         "list": lambda k: client.lrange(k, 0, -1),
         "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
-        "stream": lambda k: [fields for _, fields in client.xrange(k)],
+        "stream": lambda k: stream_events([fields for _, fields in client.xrange(k)]),
     }
     try:
         return {key[len(prefix):]: readers[client.type(key)](key)

@@ -9,6 +9,12 @@ A second Redis store, on a site of its own in the same server, takes the functio
 general path only (`fast_paths=False`): its outcomes, its events and everything it keeps
 in Redis, key by key, must equal the first store's, which takes the straight-line
 versions of accept, complete and pull where they apply.
+
+A third, on a site of its own too, makes every call in company: in the same event-loop
+turn it also issues a transition that changes nothing (an unknown agent accepting), so
+the two travel in one batch (`batch` in omniroute.lua), where the call's stream entry,
+status counts and sequence numbers are written at the batch's end. Its outcomes, events
+and stored state must equal the first store's too.
 """
 
 from __future__ import annotations
@@ -49,7 +55,20 @@ from tests.redis.helpers import stored_state
 SETTINGS = EngineSettings(offer_timeout=15, missed_offers_limit=3, wrap_up_timeout=40)
 Outcome = tuple[str, Any]
 #: comparisons made and events compared, over all examples (the test checks it ran)
-SEEN: dict[str, Any] = {"calls": 0, "events": 0, "reserved": 0, "kinds": set(), "keys": 0}
+SEEN: dict[str, Any] = {"calls": 0, "events": 0, "reserved": 0, "kinds": set(), "keys": 0,
+                        "grouped": 0}
+
+
+async def in_company(call: Callable[[Store], Awaitable[Any]], store: Store) -> Any:
+    """`call`, issued with a transition that changes nothing in the same event-loop turn
+    (an unknown agent accepting unknown work: a typed error), so that both share one
+    batch; `call`'s result or error."""
+    results = await asyncio.gather(call(store), store.accept("nobody", "missing"),
+                                   return_exceptions=True)
+    first = results[0]
+    if isinstance(first, BaseException):
+        raise first
+    return first
 
 
 class Differential(RuleBasedStateMachine):
@@ -70,16 +89,21 @@ class Differential(RuleBasedStateMachine):
         self.general = RedisStore(replace(topology, site=topology.site + "-general"),
                                   self.clock, settings=self.engine_settings, url=self.url,
                                   fast_paths=False)
-        self.events: dict[str, list[Event]] = {"memory": [], "redis": [], "general": []}
+        self.batched = RedisStore(replace(topology, site=topology.site + "-batched"),
+                                  self.clock, settings=self.engine_settings, url=self.url)
+        self.events: dict[str, list[Event]] = {
+            "memory": [], "redis": [], "general": [], "batched": []}
         self.memory.subscribe(self.events["memory"].append)
         self.redis.subscribe(self.events["redis"].append)
         self.general.subscribe(self.events["general"].append)
+        self.batched.subscribe(self.events["batched"].append)
         self.ids = itertools.count()
         self.ingested: list[str] = []
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.redis.close())
         self.loop.run_until_complete(self.general.close())
+        self.loop.run_until_complete(self.batched.close())
         self.loop.close()
 
     # ------------------------------------------------------------ driving both
@@ -97,6 +121,9 @@ class Differential(RuleBasedStateMachine):
         general = self._outcome(call, self.general)
         assert general == got, f"general path {general!r} != fast paths {got!r}"
         assert self.events["general"] == self.events["redis"]
+        batched = self._outcome(lambda s: in_company(call, s), self.batched)
+        assert batched == got, f"in a batch {batched!r} != alone {got!r}"
+        assert self.events["batched"] == self.events["redis"]
         SEEN["calls"] += 1
         SEEN["events"] = max(SEEN["events"], len(self.events["memory"]))
         SEEN["kinds"].update(e.kind.value for e in self.events["memory"])
@@ -229,7 +256,7 @@ class Differential(RuleBasedStateMachine):
         is the size of that set, which a pull reads only when the count is not '0'."""
         client = redis.Redis.from_url(self.url, decode_responses=True)
         try:
-            for store in (self.redis, self.general):
+            for store in (self.redis, self.general, self.batched):
                 for agent_id in core.AGENTS:
                     key = store.prefix + "a:" + agent_id
                     if client.exists(key):
@@ -240,9 +267,17 @@ class Differential(RuleBasedStateMachine):
 
     @invariant()
     def same_redis_state(self) -> None:
-        fast, general = (stored_state(self.url, store.prefix)
-                         for store in (self.redis, self.general))
+        fast, general, batched = (stored_state(self.url, store.prefix)
+                                  for store in (self.redis, self.general, self.batched))
         assert fast == general
+        assert batched == fast
+        # events that shared a stream entry in a batch (the check that batches formed)
+        client = redis.Redis.from_url(self.url)
+        try:
+            entries = client.xlen(self.batched.prefix + "events")
+        finally:
+            client.close()
+        SEEN["grouped"] = max(SEEN["grouped"], len(batched.get("events", [])) - entries)
         SEEN["keys"] = max(SEEN["keys"], len(fast))
 
 
@@ -256,6 +291,7 @@ def test_memory_and_redis_agree(redis_url: str) -> None:
     # the random runs must have exercised the interesting paths, not only errors
     assert SEEN["calls"] > 1000, SEEN
     assert SEEN["kinds"] >= {"queued", "reserved", "escalated"}, SEEN
+    assert SEEN["grouped"] > 0, SEEN
 
 
 @pytest.mark.parametrize("strategy", [Strategy.LEAST_OCCUPIED, Strategy.HIGHEST_PROFICIENCY])

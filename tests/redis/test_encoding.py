@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from agents.model import Presence
-from router.api.stream import event_from_stream
+from router.api.stream import events_from_stream
 from router.clock import VirtualClock
 from router.events import EventKind, InteractionEvent
 from router.interaction import Channel, Status
@@ -30,7 +30,7 @@ async def test_queue_entries_use_the_shared_ordering_encodings(redis_url: str) -
                            withscores=True)
         assert entries == [(redis_member(1, "c1"), redis_score(2, view.due_at))]
         [(_, fields)] = r.xrange(PREFIX + "events")
-        event = event_from_stream(fields, TOPOLOGY, offer_timeout=30.0)
+        (event,) = events_from_stream(fields, TOPOLOGY, offer_timeout=30.0)
         assert isinstance(event, InteractionEvent)
         assert (event.kind, event.interaction_id, event.priority) == (EventKind.QUEUED, "c1", 2)
         r.close()

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from agents.model import Presence
-from router.api.stream import event_from_stream
+from router.api.stream import events_from_stream
 from router.clock import VirtualClock
 from router.events import AgentEvent, Event, EventKind, InteractionEvent
 from router.interaction import Channel
@@ -61,8 +61,8 @@ async def test_stream_entries_rebuild_the_local_events(
     clock.advance(30)
     await store.complete("ana", "s1", "done")
     await store.set_presence("ana", Presence.NOT_READY, reason="lunch")
-    rebuilt = [event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
-               for fields in stream_entries(redis_url)]
+    rebuilt = [event for fields in stream_entries(redis_url)
+               for event in events_from_stream(fields, TOPOLOGY, offer_timeout=20.0)]
     # every event, presence changes included, exactly as this worker published it
     assert {e.kind for e in seen} >= {EventKind.AGENT_PRESENCE, EventKind.COMPLETED}
     assert rebuilt == seen
@@ -79,8 +79,8 @@ async def test_entries_of_the_older_layout_are_still_read(redis_url: str) -> Non
                           "q": "general", "st": "queued", "enq": "10.5", "thr": "60.0"})
         client.xadd(key, {"k": "agent_presence", "at": "11.0", "agent": "ana",
                           "presence": "not_ready", "prev": "available", "reason": "lunch"})
-        old = [event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
-               for _, fields in client.xrange(key)]
+        old = [event for _, fields in client.xrange(key)
+               for event in events_from_stream(fields, TOPOLOGY, offer_timeout=20.0)]
     finally:
         client.close()
     queued, presence = old
@@ -117,6 +117,6 @@ async def test_text_that_json_escapes_comes_back_as_given(
     assert [(e.interaction_id, e.reason) for e in completed] == [(iid, odd)]
     presence = [e for e in seen if isinstance(e, AgentEvent)]
     assert presence[-1].reason == odd
-    rebuilt = [event_from_stream(fields, TOPOLOGY, offer_timeout=20.0)
-               for fields in stream_entries(redis_url)]
+    rebuilt = [event for fields in stream_entries(redis_url)
+               for event in events_from_stream(fields, TOPOLOGY, offer_timeout=20.0)]
     assert rebuilt == seen
