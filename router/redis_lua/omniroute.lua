@@ -23,11 +23,14 @@ local ITEMS, AGENTS, EV = {}, {}, {}
 -- Per call: status moves counted (flushed as one HINCRBY per distinct move), the
 -- timer sequence block taken (see timer()) and how many timers were set (op_tick).
 local MOVES, TSEQ, TIDX, TSET = {}, nil, 0, 0
--- A batch of transitions (the 'batch' function, BATCH.run below) in progress: `on`; the stream entries, status
--- moves and sequence numbers its transitions made, written once when it ends (`ev`,
--- `moves`, `seq`); its functions by name (`ops`) and argument counts by text (`count`).
+-- A batch of transitions (the 'batch' function, BATCH.run below) in progress: `on`; the
+-- stream entries, status moves, sequence numbers, timers (score, member, …) and arrivals
+-- per queue x channel its transitions made, written once when it ends (`ev`, `moves`,
+-- `seq`, `timers`, `recv`); its functions by name (`ops`) and argument counts by text
+-- (`count`).
 -- (one table, not several locals: the main chunk is near Lua's limit of 200 locals)
-local BATCH = {on = false, ev = {}, moves = {}, seq = nil, ops = {}, count = {}}
+local BATCH = {on = false, ev = {}, moves = {}, seq = nil, timers = {}, recv = {}, ops = {},
+  count = {}}
 
 local FINAL = {completed = true, abandoned = true, cancelled = true, expired = true}
 local TIMER_OFFER, TIMER_STEP, TIMER_AT_RISK, TIMER_BREACH = 1, 2, 3, 4
@@ -613,8 +616,25 @@ local function timer(due, kind, id, token, due_text)
   local n = TSEQ * 100 + TIDX
   TSET = TSET + 1
   if type(token) == 'number' then token = I(token) end
-  redis.call('ZADD', K.timers, due_text or F(due),
-    string.format('%016d:%d:%s:%s', n, kind, token, id))
+  local member = string.format('%016d:%d:%s:%s', n, kind, token, id)
+  if BATCH.on then -- (one ZADD for the batch: see BATCH.run; op_tick adds them first)
+    local t = BATCH.timers
+    t[#t + 1] = due_text or F(due)
+    t[#t + 1] = member
+    return
+  end
+  redis.call('ZADD', K.timers, due_text or F(due), member)
+end
+
+-- The timers a batch has set so far, into 'timers' (before anything reads it).
+function BATCH.add_timers()
+  local t = BATCH.timers
+  local n = #t
+  if n == 0 then return end
+  for i = 1, n, 1000 do -- (score/member pairs; a bounded number of arguments a call)
+    redis.call('ZADD', K.timers, unpack(t, i, math.min(i + 999, n)))
+  end
+  for i = n, 1, -1 do t[i] = nil end
 end
 
 -- (by id: the straight-line completion has no record to pass)
@@ -1276,7 +1296,12 @@ local function fast_ingest(args)
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
   -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
-  local first = redis.call('HINCRBY', K.recv, qch, '1') == 1
+  local first = false
+  if BATCH.on then -- (one HINCRBY per queue x channel for the batch, see BATCH.run)
+    BATCH.recv[qch] = (BATCH.recv[qch] or 0) + 1
+  else
+    first = redis.call('HINCRBY', K.recv, qch, '1') == 1
+  end
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, '""'))
   local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
@@ -1359,7 +1384,12 @@ local function op_ingest(keys, args)
   redis.call('ZADD', K.keyexp, args[INGEST_TIMES], dk)
   -- arrivals per first queue x channel: the interactions_received_total counter, and
   -- the moves into 'queued' from nothing (op_snapshot)
-  redis.call('HINCRBY', K.recv, it.q .. '|' .. ch, '1')
+  local qch = it.q .. '|' .. ch
+  if BATCH.on then
+    BATCH.recv[qch] = (BATCH.recv[qch] or 0) + 1
+  else
+    redis.call('HINCRBY', K.recv, qch, '1')
+  end
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it, args[INGEST_TIMES + 1])
@@ -1692,6 +1722,7 @@ local function op_tick(keys, args)
   local key = K.timers
   local again = true
   while again do
+    BATCH.add_timers() -- (those set earlier in its batch, or by the timers it fired)
     local page = redis.call('ZRANGE', key, '-inf', NOWS, 'BYSCORE', 'LIMIT', '0', '64')
     if #page == 0 then break end
     again = #page == 64
@@ -1919,6 +1950,11 @@ function BATCH.run(keys, args)
   end
   for k, d in pairs(BATCH.moves) do redis.call('HINCRBY', K.cnt, k, I(d)) end
   if BATCH.seq ~= nil then redis.call('SET', K.seq, I(BATCH.seq)) end
+  BATCH.add_timers()
+  -- arrivals; a queue x channel's first ones also list it among those with arrivals
+  for qch, d in pairs(BATCH.recv) do
+    if redis.call('HINCRBY', K.recv, qch, I(d)) == d then redis.call('SADD', K.arrk, qch) end
+  end
   return out
 end
 
@@ -1946,6 +1982,8 @@ reg('batch', function(keys, args)
   BATCH.on = false
   BATCH.seq = nil
   for i = #BATCH.ev, 1, -1 do BATCH.ev[i] = nil end
+  for i = #BATCH.timers, 1, -1 do BATCH.timers[i] = nil end
+  for k in pairs(BATCH.recv) do BATCH.recv[k] = nil end
   for k in pairs(BATCH.moves) do BATCH.moves[k] = nil end
   if not ok then error(out) end
   return out
