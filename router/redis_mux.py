@@ -10,7 +10,11 @@ nothing is gained from several connections; many are gained from one:
 - commands issued by any number of coroutines in one event-loop turn leave in one
   `write` (Redis then reads them with one `read` and answers with one `write`);
 - replies come back in order, so a FIFO of futures pairs them with their callers;
-- hiredis parses the replies (as redis-py does, minus the layers around it).
+- hiredis parses the replies (as redis-py does, minus the layers around it);
+- calls marked `Batchable` that follow one another in a write, to the same batch
+  function, become one command (at most `MAX_BATCH` calls): the server runs one function
+  for them and answers with one reply per call, which go to their callers in order (the
+  store's routing transitions, see router/redis_store.py).
 
 This is how the multiplexing clients of other ecosystems work (Lettuce,
 StackExchange.Redis). It carries only commands that never block the server (the
