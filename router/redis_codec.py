@@ -172,6 +172,14 @@ def stored_json(text: str) -> Any:
     return value
 
 
+def event_arrays(text: str) -> list[Any]:
+    """The events of a text the functions wrote, each as its array: one event ('["…'), or
+    the array of several ('[[…': a call that made several, or a batch's stream entry).
+    A call's reply and a stream entry's `e` field share the form."""
+    decoded = stored_json(text)
+    return cast("list[Any]", decoded) if text[1] == "[" else [decoded]
+
+
 def decode_event(raw: Sequence[str], topology: Topology) -> Event:
     """One event as the functions encode it (`emit` and `emit_presence` in omniroute.lua):
     the element of a call's reply and the `e` field of a stream entry are the same array.

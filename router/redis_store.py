@@ -176,6 +176,7 @@ from router.redis_codec import (
     decode_plan,
     encode_interaction,
     encode_plan,
+    event_arrays,
     opt,
     stored_json,
     unopt,
@@ -572,10 +573,7 @@ class RedisStore:
         return reply[2:]
 
     def _publish(self, raw: str) -> None:
-        # A call's events: one event's array ('["…'), or an array of them ('[[…'), which the
-        # functions send only when a call made several (see `done` in omniroute.lua).
-        decoded = stored_json(raw)
-        for event in decoded if raw[1] == "[" else (decoded,):
+        for event in event_arrays(raw):
             self.bus.publish(decode_event(event, self.topology))
     # ------------------------------------------------------------------ pure policy
     def _leg(

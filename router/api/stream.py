@@ -28,7 +28,7 @@ from typing import Any
 
 from router.events import HANDLED_KINDS, AgentEvent, Event, EventKind, InteractionEvent
 from router.interaction import Channel, Status
-from router.redis_codec import decode_event
+from router.redis_codec import decode_event, event_arrays
 from router.topology import Topology
 
 log = logging.getLogger("omniroute.stream")
@@ -151,11 +151,7 @@ def events_from_stream(
     one event (its array, '["…'), or the events of a batch of transitions that ran in
     one call (the array of their arrays, '[[…'; the `batch` function in omniroute.lua)."""
     if "e" in fields:
-        raw = fields["e"]
-        decoded = json.loads(raw)
-        if raw[1] == "[":
-            return [decode_event(event, topology) for event in decoded]
-        return [decode_event(decoded, topology)]
+        return [decode_event(event, topology) for event in event_arrays(fields["e"])]
     return [_older_event(fields, topology, offer_timeout)]
 
 

@@ -12,6 +12,7 @@ import redis
 
 from agents.model import Presence
 from router.plan import RoutingPlan
+from router.redis_codec import event_arrays
 from router.redis_store import RedisStore
 from router.work import Reservation
 from tests.conftest import make_interaction
@@ -59,10 +60,8 @@ def stream_events(entries: list[dict[str, str]]) -> list[Any]:
         raw = fields.get("e")
         if raw is None:  # an entry of the older layout, a field per attribute
             events.append(fields)
-        elif raw[1] == "[":
-            events += json.loads(raw)
         else:
-            events.append(json.loads(raw))
+            events += event_arrays(raw)
     return events
 
 
