@@ -587,6 +587,17 @@ end
 -- calls that set timers: each needs only an increasing number, and an ingest then takes
 -- one INCR for its item and its timers, not two. A call's first number also starts its
 -- block of timer numbers (see timer()).
+-- One arrival in queue x channel `qch`, counted in 'recv': whether it is the first there
+-- (false in a batch, which counts them at its end, one HINCRBY per queue x channel, and
+-- lists the first ones itself: see BATCH.run).
+function BATCH.arrival(qch)
+  if BATCH.on then
+    BATCH.recv[qch] = (BATCH.recv[qch] or 0) + 1
+    return false
+  end
+  return redis.call('HINCRBY', K.recv, qch, '1') == 1
+end
+
 -- In a batch the counter is read once and written once, at its end (see BATCH.run).
 function BATCH.take_seq()
   if not BATCH.on then return redis.call('INCR', K.seq) end
@@ -1296,12 +1307,7 @@ local function fast_ingest(args)
   local qch = q .. '|' .. ch
   -- The first arrival of a queue x channel also lists it among those with arrivals
   -- ('arrk', kept since the first layout, before 'recv' existed); later ones need not.
-  local first = false
-  if BATCH.on then -- (one HINCRBY per queue x channel for the batch, see BATCH.run)
-    BATCH.recv[qch] = (BATCH.recv[qch] or 0) + 1
-  else
-    first = redis.call('HINCRBY', K.recv, qch, '1') == 1
-  end
+  local first = BATCH.arrival(qch)
   local hist = appended('[]', 'queued', '', q, '')
   stream(event_text('queued', id, ch, q, 'queued', '', '', pri, NOWS, '', '', thr, '""'))
   local nbf, mw = args[L + LEG.nbf], args[L + LEG.mw]
@@ -1384,12 +1390,7 @@ local function op_ingest(keys, args)
   redis.call('ZADD', K.keyexp, args[INGEST_TIMES], dk)
   -- arrivals per first queue x channel: the interactions_received_total counter, and
   -- the moves into 'queued' from nothing (op_snapshot)
-  local qch = it.q .. '|' .. ch
-  if BATCH.on then
-    BATCH.recv[qch] = (BATCH.recv[qch] or 0) + 1
-  else
-    redis.call('HINCRBY', K.recv, qch, '1')
-  end
+  BATCH.arrival(it.q .. '|' .. ch)
   record(it, 'queued', nil, nil)
   emit('queued', it, nil)
   schedule_leg(it, args[INGEST_TIMES + 1])
