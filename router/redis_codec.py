@@ -44,6 +44,31 @@ def _remember(text: str, interaction: Interaction) -> None:
     _DECODED[text] = interaction
 
 
+# Keys at their default value are left out of the stored JSON (decoding fills them in):
+# the functions move these texts through their arguments, the item's hash and two view
+# replies a lifecycle, and Redis's Lua hashes every byte of every string it makes (~6
+# server instructions a byte). An interaction with few facts shrank from ~330 bytes to
+# ~90, a plain plan from ~250 to ~20. Texts stored in full (before this) decode alike.
+_INTERACTION_DEFAULTS: dict[str, Any] = {
+    "direction": Direction.INBOUND.value, "customer_id": None, "address": None, "to": None,
+    "conversation_id": None, "subject": "", "summary": "", "language": None,
+    "intent": None, "sentiment": None, "public": False, "reach": 0, "attachments": [],
+    "attributes": {},
+}
+_PLAN_DEFAULTS: dict[str, Any] = {
+    "skills": [], "priority": 0, "sla_class": None, "steps": [], "preferred_agent": None,
+    "preferred_timeout": 0.0, "max_wait": None, "max_wait_action": MaxWaitAction.EXPIRE.value,
+    "overflow_queue": None, "rule": None, "rule_version": None, "tags": [],
+}
+
+
+def _without_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """`data` less the keys holding their default (the same type too: 0 is not 0.0 or
+    False, so a value always decodes as it was)."""
+    return {k: v for k, v in data.items()
+            if k not in defaults or type(v) is not type(defaults[k]) or v != defaults[k]}
+
+
 def encode_interaction(interaction: Interaction) -> str:
     data = {
         "id": interaction.id,
@@ -65,7 +90,7 @@ def encode_interaction(interaction: Interaction) -> str:
         "attachments": [asdict(a) for a in interaction.attachments],
         "attributes": dict(interaction.attributes),
     }
-    text = COMPACT_JSON.encode(data)
+    text = COMPACT_JSON.encode(_without_defaults(data, _INTERACTION_DEFAULTS))
     # Remembered only when decoding would give an equal object (JSON turns tuples into
     # lists, so attributes holding them are decoded afresh).
     if all(type(v) in _JSON_SCALARS for v in interaction.attributes.values()):
@@ -76,10 +101,12 @@ def encode_interaction(interaction: Interaction) -> str:
 def decode_interaction(text: str) -> Interaction:
     found = _DECODED.get(text)
     if found is None:
-        data: dict[str, Any] = json.loads(text)
+        data: dict[str, Any] = {**_INTERACTION_DEFAULTS, **json.loads(text)}
         data["channel"] = Channel(data["channel"])
         data["direction"] = Direction(data["direction"])
         data["attachments"] = tuple(Attachment(**a) for a in data["attachments"])
+        if data["attributes"] is _INTERACTION_DEFAULTS["attributes"]:
+            data["attributes"] = {}  # (its own, not the shared default)
         found = Interaction(**data)
         _remember(text, found)
     return found
@@ -114,12 +141,12 @@ def _encode_plan(plan: RoutingPlan) -> str:
         "rule_version": plan.rule_version,
         "tags": list(plan.tags),
     }
-    return COMPACT_JSON.encode(data)
+    return COMPACT_JSON.encode(_without_defaults(data, _PLAN_DEFAULTS))
 
 
 @lru_cache(maxsize=4096)
 def decode_plan(text: str) -> RoutingPlan:
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = {**_PLAN_DEFAULTS, **json.loads(text)}
     data["skills"] = tuple(SkillRequirement(s, m) for s, m in data["skills"])
     data["steps"] = tuple(
         EscalationStep(
